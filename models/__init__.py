@@ -1,0 +1,57 @@
+"""The networks and losses of Sketchpad. PyTorch only: no files, no Qt, no device policy."""
+
+from models.attention import ConditionalSelfAttention
+from models.config import (
+    DiscriminatorConfig,
+    GeneratorConfig,
+    InvalidConfig,
+    LossConfig,
+    build_discriminator,
+    build_generator,
+    config_from_dict,
+    config_to_dict,
+)
+from models.discriminators import (
+    MultiscaleDiscriminator,
+    PatchDiscriminator,
+    SharedTrunkDiscriminator,
+)
+from models.generators import MRUGenerator, UNetGenerator
+from models.losses import (
+    d_loss_fake,
+    d_loss_real,
+    feature_matching_loss,
+    g_loss,
+    gradient_penalty,
+    l1_loss,
+)
+from models.mru import MaskedResidualUnit, UpMRU
+from models.receptive_field import ReceptiveField, receptive_field_of, receptive_fields
+
+__all__ = [
+    "ConditionalSelfAttention",
+    "DiscriminatorConfig",
+    "GeneratorConfig",
+    "InvalidConfig",
+    "LossConfig",
+    "MRUGenerator",
+    "MaskedResidualUnit",
+    "MultiscaleDiscriminator",
+    "PatchDiscriminator",
+    "ReceptiveField",
+    "SharedTrunkDiscriminator",
+    "UNetGenerator",
+    "UpMRU",
+    "build_discriminator",
+    "build_generator",
+    "config_from_dict",
+    "config_to_dict",
+    "d_loss_fake",
+    "d_loss_real",
+    "feature_matching_loss",
+    "g_loss",
+    "gradient_penalty",
+    "l1_loss",
+    "receptive_field_of",
+    "receptive_fields",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from sketchpad.cli import main
+
+sys.exit(main())

@@ -1,0 +1,47 @@
+"""Where things live: shipped assets (source tree or bundle) and the user's folders."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "Sketchpad"
+
+
+def assets_dir() -> Path:
+    """The shipped assets: inside a PyInstaller bundle, or beside the package in the source tree."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle) / "assets"
+    return Path(__file__).resolve().parent.parent / "assets"
+
+
+def default_model_path() -> Path:
+    return assets_dir() / "default" / "model.safetensors"
+
+
+def examples_dir() -> Path:
+    return assets_dir() / "examples"
+
+
+def user_data_dir() -> Path:
+    """The user's data folder; `SKETCHPAD_DATA_DIR` overrides it (tests, portable installs)."""
+    override = os.environ.get("SKETCHPAD_DATA_DIR")
+    path = (
+        Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    )
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def user_cache_dir() -> Path:
+    """The user's cache folder; `SKETCHPAD_CACHE_DIR` overrides it (tests, portable installs)."""
+    override = os.environ.get("SKETCHPAD_CACHE_DIR")
+    path = (
+        Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+    )
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,54 @@
+"""Keep DESIGN.md's layer arrows honest: ui -> core -> models -> torch."""
+
+import ast
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STDLIB = set(sys.stdlib_module_names)
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_models_import_only_torch_and_stdlib():
+    bad = {}
+    for path in (ROOT / "models").rglob("*.py"):
+        for name in imports_of(path):
+            top = name.split(".")[0]
+            if top not in STDLIB and top not in ("torch", "models", "__future__"):
+                bad.setdefault(path.name, []).append(name)
+    assert not bad, f"models/ must import only torch and the standard library: {bad}"
+
+
+def test_core_never_imports_widgets_or_ui():
+    core = [
+        p
+        for p in (ROOT / "sketchpad").rglob("*.py")
+        if "ui" not in p.relative_to(ROOT / "sketchpad").parts
+    ]
+    assert core
+    bad = {}
+    for path in core:
+        for name in imports_of(path):
+            if "QtWidgets" in name or name.startswith("sketchpad.ui") or name == "pyqtgraph":
+                bad.setdefault(str(path.relative_to(ROOT)), []).append(name)
+    # the CLI opens the app lazily; that one call is the only way into the UI from the core
+    if set(bad.get("sketchpad/cli.py", ())) <= {"sketchpad.ui.app", "sketchpad.ui.app.run_app"}:
+        bad.pop("sketchpad/cli.py", None)
+    assert not bad, f"sketchpad core must not import QtWidgets or the UI: {bad}"
+
+
+def test_the_check_catches_a_violation(tmp_path):
+    f = tmp_path / "x.py"
+    f.write_text("from PySide6.QtWidgets import QLabel\nimport numpy\n")
+    assert "PySide6.QtWidgets" in imports_of(f) and "numpy" in imports_of(f)
