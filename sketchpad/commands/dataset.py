@@ -1,0 +1,92 @@
+"""`sketchpad dataset SPEC`: check a data source, count its splits, preview its pairs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sketchpad.errors import DataError
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "dataset",
+        help="check a data source and preview its training pairs",
+        description=(
+            "Open a data source as the trainer would, print its pairs per split and the files "
+            "it skipped, and optionally write a contact sheet of (sketch | target) pairs after "
+            "normalisation and augmentation. SPEC: openmoji, aligned:PATH, paired:PATH, "
+            "photos:PATH or a folder PATH (its kind is detected)."
+        ),
+    )
+    parser.add_argument("spec", metavar="SPEC", help="the data source")
+    parser.add_argument("--preview", type=Path, metavar="PNG", help="write a contact sheet here")
+    parser.add_argument("--count", type=int, default=16, help="pairs on the sheet (16)")
+    parser.add_argument("--resolution", type=int, default=128, help="model resolution (128)")
+    parser.add_argument("--split", default="train", choices=("train", "val", "test", "all"))
+    parser.add_argument("--direction", default="AtoB", choices=("AtoB", "BtoA"))
+    parser.add_argument("--seed", type=int, default=0, help="picks the pairs and augmentations")
+    parser.add_argument("--no-augment", action="store_true", help="show pairs unaugmented")
+    parser.add_argument(
+        "--lines",
+        default="",
+        metavar="NAME=VALUE,...",
+        help="line extraction for photos: sigma, k, tau, epsilon, phi, work_scale, normalize",
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    import warnings
+
+    from sketchpad.data import (
+        AugmentConfig,
+        DataWarning,
+        LineParams,
+        make_contact_sheet,
+        open_source,
+    )
+
+    if args.count < 1:
+        raise DataError(f"--count must be at least 1, got {args.count}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # describe() reports the same
+        dataset = open_source(
+            args.spec,
+            resolution=args.resolution,
+            split=args.split,
+            direction=args.direction,
+            augment=None if args.no_augment else AugmentConfig(),
+            seed=args.seed,
+            line_params=LineParams.parse(args.lines),
+            progress=_render_progress(),
+        )
+        print(dataset.describe())
+        print("pairs per split: " + ", ".join(f"{k} {v}" for k, v in dataset.counts.items()))
+        if args.preview is not None:
+            sheet = make_contact_sheet(dataset, args.count, args.seed)
+            args.preview.parent.mkdir(parents=True, exist_ok=True)
+            sheet.save(args.preview)
+            print(f"wrote {args.preview} ({min(args.count, len(dataset))} pairs)")
+    if dataset.skipped:
+        print(f"skipped {len(dataset.skipped)} files:")
+        for name, reason in dataset.skipped:
+            print(f"  {name}: {reason}")
+    return 0
+
+
+def _render_progress():
+    from tqdm import tqdm
+
+    bar: list[tqdm] = []
+
+    def update(done: int, total: int) -> None:
+        if not bar:
+            bar.append(tqdm(total=total, desc="rendering OpenMoji", unit="emoji", file=sys.stderr))
+        bar[0].update(done - bar[0].n)
+        if done == total:
+            bar[0].close()
+
+    return update

@@ -1,0 +1,67 @@
+"""What every data source provides: a list of items and a way to load one as tensors."""
+
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+KINDS = ("openmoji", "aligned", "paired", "photos")
+
+
+class DataWarning(UserWarning):
+    """Something about a data source the user should know (skipped files, a split fallback)."""
+
+
+@dataclass(frozen=True)
+class PairItem:
+    """One training pair as a source knows it, before anything is decoded."""
+
+    name: str
+    """Shown to users: a path relative to the source root, or an emoji's code points."""
+    split: str
+    paths: tuple[Path, ...] = ()
+    """The files it is read from (empty for built-in data)."""
+
+
+class PairSource(ABC):
+    """A kind of data: lists its items up front, loads one on demand."""
+
+    kind: str
+    root: Path | None = None
+    credit: str | None = None
+
+    def __init__(self) -> None:
+        self.items: list[PairItem] = []
+        self.skipped: list[tuple[str, str]] = []
+        self.notes: list[str] = []
+        self.keep_in_memory = True
+        """Whether the dataset should keep loaded pairs in memory (False: loading is cheap)."""
+
+    @abstractmethod
+    def load(self, item: PairItem, resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(sketch (1, R, R) ink, image (3, R, R) in [-1, 1]); DataError if the files are bad."""
+
+
+def summarize_skipped(skipped: Sequence[tuple[str, str]], few: int = 5) -> str:
+    """ "3 files skipped: a.txt (not a picture), b.png (truncated), c.jpg (...)" """
+    if not skipped:
+        return "no files skipped"
+    shown = ", ".join(f"{Path(name).name} ({_short(reason)})" for name, reason in skipped[:few])
+    more = f" and {len(skipped) - few} more" if len(skipped) > few else ""
+    plural = "file" if len(skipped) == 1 else "files"
+    return f"{len(skipped)} {plural} skipped: {shown}{more}"
+
+
+def warn_skipped(where: str, skipped: Sequence[tuple[str, str]]) -> None:
+    if skipped:
+        warnings.warn(f"{where}: {summarize_skipped(skipped)}", DataWarning, stacklevel=3)
+
+
+def _short(reason: str, limit: int = 80) -> str:
+    first = reason.split(". ", 1)[0].rstrip(".")
+    return first if len(first) <= limit else first[: limit - 1] + "…"

@@ -1,0 +1,39 @@
+"""Contact sheets: (sketch | target) pairs exactly as the trainer sees them."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+from PIL import Image
+
+from sketchpad.data.dataset import PairDataset
+from sketchpad.sketch import sketch_tensor_to_rgb, tensor_to_rgb
+
+GAP = 4
+BACKGROUND = (128, 128, 128)
+
+
+def make_contact_sheet(dataset: PairDataset, count: int = 16, seed: int = 0) -> Image.Image:
+    """A grid of `count` pairs picked by `seed`: each cell is the sketch (black on white) beside
+    its target, after normalisation and the dataset's augmentation for its current epoch."""
+    n = min(max(count, 1), len(dataset))
+    indices = sorted(random.Random(seed).sample(range(len(dataset)), n))
+    r = dataset.resolution
+    columns = max(1, round(math.sqrt(n / 2) * 1.4)) if n > 2 else n
+    rows = math.ceil(n / columns)
+    cell_w, cell_h = 2 * r + GAP, r
+    sheet = Image.new(
+        "RGB", (columns * (cell_w + GAP) + GAP, rows * (cell_h + GAP) + GAP), BACKGROUND
+    )
+    for slot, index in enumerate(indices):
+        item = dataset[index]
+        pair = np.full((r, 2 * r + GAP, 3), 255, dtype=np.uint8)
+        pair[:, :r] = sketch_tensor_to_rgb(item["sketch"])
+        pair[:, r + GAP :] = tensor_to_rgb(item["image"])
+        row, column = divmod(slot, columns)
+        sheet.paste(
+            Image.fromarray(pair), (GAP + column * (cell_w + GAP), GAP + row * (cell_h + GAP))
+        )
+    return sheet
