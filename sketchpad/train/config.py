@@ -1,0 +1,284 @@
+"""The training run's configuration: one typed, validated tree (the networks' configs, the
+losses, augmentation and the loop's own settings), read from defaults, then a JSON config file,
+then command-line flags, and saved resolved in the run folder.
+
+Every field is settable as a flag, generated from the dataclasses so none can be forgotten:
+top-level fields as `--lr-g`, generator fields as `--g-base-width`, discriminator fields as
+`--d-branches`, loss fields as `--objective`/`--l1-weight`, augmentation as `--aug-flip`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models import DiscriminatorConfig, GeneratorConfig, InvalidConfig, LossConfig
+from models.config import config_from_dict, config_to_dict
+from sketchpad.data import AugmentConfig
+from sketchpad.devices import DEVICE_CHOICES, PRECISION_CHOICES
+from sketchpad.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: str = "openmoji"
+    direction: str = "AtoB"
+    resolution: int = 128
+    steps: int = 2000
+    batch: int = 8
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lr_schedule: str = "linear"  # "constant", or "linear": constant, then to 0 over decay_fraction
+    decay_fraction: float = 0.5
+    ema: float = 0.999  # EMA decay of the generator used for export; 0 turns EMA off
+    precision: str = "auto"
+    device: str = "auto"
+    seed: int = 0
+    deterministic: bool = False
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+    log_every: int = 10
+    sample_every: int = 250
+    sample_count: int = 6
+    eval_every: int = 0  # 0: evaluate only at the end
+    eval_limit: int = 64
+    description: str = ""
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def __post_init__(self) -> None:
+        positive = (
+            "resolution",
+            "steps",
+            "batch",
+            "checkpoint_every",
+            "keep_checkpoints",
+            "log_every",
+            "sample_every",
+            "eval_limit",
+        )
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("lr_g", "lr_d"):
+            if not 0 < getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be between 0 and 1, got {getattr(self, name)!r}")
+        if not 0 <= self.ema < 1:
+            raise ConfigError(f"ema must be 0 (off) or a decay in (0, 1), got {self.ema!r}")
+        if self.lr_schedule not in ("constant", "linear"):
+            raise ConfigError(f"lr_schedule must be constant or linear, got {self.lr_schedule!r}")
+        if not 0 < self.decay_fraction <= 1:
+            raise ConfigError("decay_fraction must be in (0, 1]")
+        if self.precision not in PRECISION_CHOICES:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISION_CHOICES)}")
+        if self.device not in DEVICE_CHOICES:
+            raise ConfigError(f"device must be one of {', '.join(DEVICE_CHOICES)}")
+        if self.direction not in ("AtoB", "BtoA"):
+            raise ConfigError(f"direction must be AtoB or BtoA, got {self.direction!r}")
+        if self.eval_every < 0 or self.sample_count < 1:
+            raise ConfigError("eval_every must be ≥ 0 and sample_count ≥ 1")
+        if self.generator.resolution != self.resolution:
+            raise ConfigError(
+                f"generator.resolution ({self.generator.resolution}) must equal resolution "
+                f"({self.resolution})"
+            )
+        if self.discriminator.resolution != self.resolution:
+            raise ConfigError(
+                f"discriminator.resolution ({self.discriminator.resolution}) must equal "
+                f"resolution ({self.resolution})"
+            )
+        sketch_channels = 2 if self.augment.distance_field else 1
+        if self.generator.in_channels != sketch_channels:
+            raise ConfigError(
+                f"generator.in_channels is {self.generator.in_channels} but the sketch has "
+                f"{sketch_channels} channel(s) (distance_field={self.augment.distance_field})"
+            )
+        expected_d = sketch_channels + self.generator.out_channels
+        if self.discriminator.in_channels != expected_d:
+            raise ConfigError(
+                f"discriminator.in_channels must be {expected_d} (sketch + image channels)"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = config_to_dict(value) if dataclasses.is_dataclass(value) else value
+        return out
+
+
+NESTED = {
+    "generator": (GeneratorConfig, "g-"),
+    "discriminator": (DiscriminatorConfig, "d-"),
+    "loss": (LossConfig, ""),
+    "augment": (AugmentConfig, "aug-"),
+}
+# Fields the trainer derives itself (the flag for them would only invite contradictions).
+DERIVED = {
+    ("generator", "resolution"),
+    ("discriminator", "resolution"),
+    ("generator", "in_channels"),
+    ("discriminator", "in_channels"),
+}
+FLAG_RENAMES = {("loss", "feature_matching_weight"): "fm-weight"}
+
+
+def _base_type(tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _base_type(args[0])
+    return tp
+
+
+def _parse_bool(text: str) -> bool:
+    low = text.lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
+
+
+def _parse_int_tuple(text: str) -> tuple[int, ...]:
+    text = text.strip()
+    if text in ("", "none", "()"):
+        return ()
+    try:
+        return tuple(int(t) for t in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers: {text!r}") from exc
+
+
+def _converter(tp: Any):
+    tp = _base_type(tp)
+    if tp is bool:
+        return _parse_bool
+    if tp in (int, float, str):
+        return tp
+    if typing.get_origin(tp) is tuple:
+        return _parse_int_tuple
+    raise TypeError(f"no flag parser for {tp!r}")
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    module = __import__(cls.__module__, fromlist=["_"])
+    return typing.get_type_hints(cls, vars(module))
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per configuration field (default None: "not given")."""
+    group = parser.add_argument_group("configuration (every field; see --dry-run)")
+    hints = _hints(TrainConfig)
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in NESTED or f.name in (
+            "resolution",
+            "steps",
+            "batch",
+            "device",
+            "data",
+            "direction",
+        ):
+            continue
+        group.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            dest=f"cfg:{f.name}",
+            type=_converter(hints[f.name]),
+            default=None,
+            metavar="V",
+        )
+    for nested, (cls, prefix) in NESTED.items():
+        hints = _hints(cls)
+        for f in dataclasses.fields(cls):
+            if (nested, f.name) in DERIVED:
+                continue
+            flag = FLAG_RENAMES.get((nested, f.name), prefix + f.name.replace("_", "-"))
+            group.add_argument(
+                f"--{flag}",
+                dest=f"cfg:{nested}.{f.name}",
+                type=_converter(hints[f.name]),
+                default=None,
+                metavar="V",
+            )
+
+
+def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """{"lr_g": 1e-4, "generator.base_width": 32, ...} for the flags that were given."""
+    out = {}
+    for key, value in vars(args).items():
+        if key.startswith("cfg:") and value is not None:
+            out[key[4:]] = value
+    for name in ("resolution", "steps", "batch", "device", "data", "direction"):
+        value = getattr(args, name, None)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def _merge(base: dict[str, Any], dotted: dict[str, Any]) -> dict[str, Any]:
+    out = json.loads(json.dumps(base))  # deep copy of plain data
+    for key, value in dotted.items():
+        target = out
+        *parents, leaf = key.split(".")
+        for p in parents:
+            target = target.setdefault(p, {})
+        target[leaf] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def build_config(file_values: dict[str, Any] | None, overrides: dict[str, Any]) -> TrainConfig:
+    """defaults < config file < flags. Resolution and channel counts flow into the networks."""
+    data = _merge(TrainConfig().to_dict(), {})
+    if file_values:
+        unknown = sorted(set(file_values) - set(data))
+        if unknown:
+            raise ConfigError(f"unknown configuration field(s): {', '.join(unknown)}")
+        for key, value in file_values.items():
+            if key in NESTED and isinstance(value, dict):
+                data[key].update(value)
+            else:
+                data[key] = value
+    data = _merge(data, overrides)
+    res = data["resolution"]
+    aug = data["augment"]
+    sketch_channels = 2 if aug.get("distance_field") else 1
+    data["generator"].update(resolution=res, in_channels=sketch_channels)
+    data["discriminator"].update(
+        resolution=res, in_channels=sketch_channels + data["generator"].get("out_channels", 3)
+    )
+    try:
+        nested = {name: config_from_dict(cls, data[name]) for name, (cls, _) in NESTED.items()}
+        top = {k: v for k, v in data.items() if k not in NESTED}
+        return TrainConfig(**top, **nested)
+    except InvalidConfig as exc:
+        raise ConfigError(str(exc)) from exc
+    except TypeError as exc:
+        raise ConfigError(f"bad configuration: {exc}") from exc
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid JSON: {exc}") from exc
+    if not isinstance(values, dict):
+        raise ConfigError(f"config file {path} must hold a JSON object")
+    return values
+
+
+def config_from_saved(data: dict[str, Any]) -> TrainConfig:
+    return build_config(data, {})

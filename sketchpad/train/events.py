@@ -1,0 +1,68 @@
+"""The trainer's event stream: one JSON object per line on stdout with `--progress jsonl`.
+
+Every object has "event" (its type) and "time" (seconds since the epoch). Types and fields:
+
+- `start`: config (resolved, as saved in RUN_DIR/config.json), run_dir, device (in words),
+  precision, start_step, total_steps, batch_per_process, batch_total, world_size, data (a
+  description of the training set)
+- `step`: step, total_steps, epoch, losses {d_real, d_fake, g_adv, g_l1, g_fm[, gp]} (weighted
+  as added to the loss, averaged since the last step event), lr_g, lr_d, images_per_s, eta_s
+- `sample`: step, path (PNG grid: rows of sketch | output | target for fixed validation pairs)
+- `checkpoint`: step, path (trainer state), model (the exported model file)
+- `eval`: step, split, count, metrics {l1, psnr, ssim: {mean, median}}, identity (the same
+  numbers for output = the sketch)
+- `log`: level ("info" or "warning"), message
+- `done`: step, model (the exported model file), stopped (true when stopped early),
+  ranks_in_sync (every process ended with identical weights)
+- `error`: message, step (or null when the run never started)
+
+A run ends with exactly one `done` or one `error`. The same objects (without "time") go to
+the `on_event` callback of `Trainer.run`, and the step/eval values to RUN_DIR/metrics.jsonl.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Event = dict[str, Any]
+EventFn = Callable[[Event], None]
+
+SCHEMA: dict[str, tuple[str, ...]] = {
+    "start": (
+        "config",
+        "run_dir",
+        "device",
+        "precision",
+        "start_step",
+        "total_steps",
+        "batch_per_process",
+        "batch_total",
+        "world_size",
+        "data",
+    ),
+    "step": ("step", "total_steps", "epoch", "losses", "lr_g", "lr_d", "images_per_s", "eta_s"),
+    "sample": ("step", "path"),
+    "checkpoint": ("step", "path", "model"),
+    "eval": ("step", "split", "count", "metrics", "identity"),
+    "log": ("level", "message"),
+    "done": ("step", "model", "stopped", "ranks_in_sync"),
+    "error": ("message", "step"),
+}
+
+
+def make(kind: str, **fields: Any) -> Event:
+    missing = set(SCHEMA[kind]) - set(fields)
+    if missing:
+        raise ValueError(f"{kind} event lacks {sorted(missing)}")
+    return {"event": kind, **fields}
+
+
+def check(event: Event) -> None:
+    """Raise ValueError when an event does not follow the schema (used by tests and the tab)."""
+    kind = event.get("event")
+    if kind not in SCHEMA:
+        raise ValueError(f"unknown event type {kind!r}")
+    missing = set(SCHEMA[kind]) - set(event)
+    if missing:
+        raise ValueError(f"{kind} event lacks {sorted(missing)}")

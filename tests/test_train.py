@@ -1,0 +1,328 @@
+"""The trainer on tiny data (32 px, a few steps): losses, checkpoints, resume, signals, JSONL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from sketchpad.checkpoint import atomic_write_bytes, load_model
+from sketchpad.cli import main
+from sketchpad.errors import ConfigError, TrainingError
+from sketchpad.train import events, state
+from sketchpad.train.config import build_config
+from sketchpad.train.loop import Trainer
+from tests.train_helpers import PYTHON, ROOT, TINY_FLAGS, cli_env, make_paired
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKETCHPAD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SKETCHPAD_DATA_DIR", str(tmp_path / "data"))
+    yield
+    torch.use_deterministic_algorithms(False)  # the trainer's deterministic mode is global
+
+
+@pytest.fixture
+def data(tmp_path) -> str:
+    return "paired:" + str(make_paired(tmp_path / "pairs"))
+
+
+def tiny_config(data: str, **overrides):
+    base = {
+        "data": data,
+        "resolution": 32,
+        "batch": 2,
+        "steps": 4,
+        "log_every": 1,
+        "sample_every": 2,
+        "checkpoint_every": 2,
+        "eval_limit": 4,
+        "sample_count": 2,
+        "precision": "fp32",
+        "deterministic": True,
+        "generator.base_width": 4,
+        "generator.max_width": 8,
+        "generator.depth": 3,
+        "generator.attention_levels": (1,),
+        "discriminator.ndf": 4,
+        "discriminator.branches": 2,
+    }
+    base.update(overrides)
+    return build_config(None, base)
+
+
+def test_losses_finite_checkpoint_and_model_written(tmp_path, data):
+    got: list[dict] = []
+    trainer = Trainer(tiny_config(data), tmp_path / "run", on_event=got.append)
+    model = trainer.run()
+    for e in got:
+        events.check(e)
+    kinds = [e["event"] for e in got]
+    assert kinds[0] == "start" and kinds[-1] == "done"
+    assert {"step", "sample", "checkpoint", "eval"} <= set(kinds)
+    steps = [e for e in got if e["event"] == "step"]
+    assert [e["step"] for e in steps] == [1, 2, 3, 4]
+    assert all(torch.isfinite(torch.tensor(v)) for e in steps for v in e["losses"].values())
+    assert set(steps[0]["losses"]) == {"d_real", "d_fake", "g_adv", "g_l1", "g_fm"}
+    assert model.is_file() and load_model(model).metadata["step"] == 4
+    assert [s for s, _ in state.list_checkpoints(tmp_path / "run")] == [2, 4]
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert any("eval" in json.loads(line) for line in lines)
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["steps"] == 4 and saved["generator"]["resolution"] == 32
+    sample = next(e for e in got if e["event"] == "sample")
+    assert Path(sample["path"]).is_file()
+
+
+def test_resume_equals_uninterrupted(tmp_path, data):
+    config = tiny_config(data, steps=6, checkpoint_every=100, sample_every=100)
+    full = Trainer(config, tmp_path / "full")
+    full.run()
+
+    first = Trainer(config, tmp_path / "split")
+    first.run(should_stop=lambda: first.step >= 3)  # stops after 3 steps and saves
+    assert first.step == 3
+    second = Trainer(config, tmp_path / "split", resume=True)
+    assert second.step == 3
+    second.run()
+    a = load_file(str(tmp_path / "full" / "model.safetensors"))
+    b = load_file(str(tmp_path / "split" / "model.safetensors"))
+    assert a.keys() == b.keys()
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, f"resumed run differs in {different[:5]}"
+
+
+def test_new_run_refuses_a_used_folder_and_resume_needs_one(tmp_path, data):
+    Trainer(tiny_config(data, steps=2), tmp_path / "run").run()
+    with pytest.raises(TrainingError, match="--resume"):
+        Trainer(tiny_config(data), tmp_path / "run")
+    with pytest.raises(TrainingError, match="no run to resume"):
+        Trainer(tiny_config(data), tmp_path / "empty", resume=True)
+
+
+def test_resume_skips_a_damaged_newest_checkpoint(tmp_path, data):
+    t = Trainer(tiny_config(data, steps=4), tmp_path / "run")
+    t.run()
+    newest = state.list_checkpoints(tmp_path / "run")[-1][1]
+    newest.write_bytes(newest.read_bytes()[:100])
+    got: list[dict] = []
+    resumed = Trainer(
+        tiny_config(data, steps=4), tmp_path / "run", resume=True, on_event=got.append
+    )
+    assert resumed.step == 2
+    resumed.flush_held()  # preparation notes are sent after "start"; flush them here
+    assert any("damaged" in e.get("message", "") for e in got)
+
+
+def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch):
+    target = tmp_path / "f.bin"
+    atomic_write_bytes(target, b"old")
+
+    def crash(*args):
+        raise KeyboardInterrupt  # killed between writing the temp file and the rename
+
+    monkeypatch.setattr("os.replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_bytes(target, b"new" * 1000)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]  # no temp file left behind
+
+
+def test_non_finite_loss_names_the_step_and_keeps_the_checkpoint(tmp_path, data, monkeypatch):
+    t = Trainer(tiny_config(data, steps=6, checkpoint_every=2), tmp_path / "run")
+    real_l1 = __import__("models").losses.l1_loss
+
+    def poisoned(fake, target):
+        return real_l1(fake, target) * (float("nan") if t.step >= 3 else 1.0)
+
+    monkeypatch.setattr("models.losses.l1_loss", poisoned)
+    with pytest.raises(TrainingError, match="at step 4"):
+        t.run()
+    ckpts = state.list_checkpoints(tmp_path / "run")
+    assert [s for s, _ in ckpts] == [2]
+    torch.load(ckpts[-1][1], weights_only=True)  # still good
+
+
+def test_bad_data_and_init_fail_before_training(tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("hello")
+    with pytest.raises(Exception, match="(?i)no usable|picture"):
+        Trainer(tiny_config("photos:" + str(tmp_path / "notes")), tmp_path / "run")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(Exception, match="bad.safetensors"):
+        Trainer(
+            tiny_config("paired:" + str(make_paired(tmp_path / "p"))), tmp_path / "r2", init=bad
+        )
+    assert not (tmp_path / "run").exists() and not (tmp_path / "r2").exists()
+
+
+def test_fine_tune_from_init_keeps_the_files_networks(tmp_path, data):
+    Trainer(tiny_config(data, steps=2), tmp_path / "base").run()
+    base = tmp_path / "base" / "model.safetensors"
+    other = tiny_config(data, steps=2, **{"generator.base_width": 8, "resolution": 64})
+    t = Trainer(other, tmp_path / "ft", init=base)
+    assert t.config.resolution == 32 and t.config.generator.base_width == 4
+    start = load_model(base).generator.state_dict()
+    assert all(torch.equal(v, t.g.state_dict()[k]) for k, v in start.items())
+
+
+def test_config_file_flags_and_validation(tmp_path):
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"lr_g": 1e-4, "generator": {"base_width": 8}, "steps": 10}))
+    code = main(
+        [
+            "train",
+            "--out",
+            str(tmp_path / "r"),
+            "--config",
+            str(cfg),
+            "--steps",
+            "7",
+            "--g-attention-levels",
+            "1,3",
+            "--objective",
+            "lsgan",
+            "--dry-run",
+        ]
+    )
+    assert code == 0
+    with pytest.raises(ConfigError, match="unknown configuration field"):
+        build_config({"learning_rate": 1}, {})
+    with pytest.raises(ConfigError, match="objective"):
+        build_config(None, {"loss.objective": "nope"})
+    with pytest.raises(ConfigError, match="resolution"):
+        build_config(None, {"resolution": 100})
+    c = build_config({"generator": {"base_width": 8}}, {"lr_g": 1e-3})
+    assert c.generator.base_width == 8 and c.lr_g == 1e-3 and c.discriminator.in_channels == 4
+    assert replace(c, steps=5).steps == 5
+
+
+def test_dry_run_prints_the_resolved_config(tmp_path, capsys):
+    assert (
+        main(
+            ["train", "--out", str(tmp_path / "r"), "--d-branches", "2", "--ema", "0", "--dry-run"]
+        )
+        == 0
+    )
+    resolved = json.loads(capsys.readouterr().out)
+    assert resolved["discriminator"]["branches"] == 2 and resolved["ema"] == 0
+    assert not (tmp_path / "r").exists()
+
+
+def _start_cli(tmp_path, data, *extra):
+    cmd = [
+        PYTHON,
+        "-m",
+        "sketchpad",
+        "train",
+        "--data",
+        data,
+        "--out",
+        str(tmp_path / "run"),
+        "--progress",
+        "jsonl",
+        *TINY_FLAGS,
+        *extra,
+    ]
+    return subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=cli_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_jsonl_stream_follows_the_schema(tmp_path, data):
+    proc = _start_cli(tmp_path, data, "--steps", "3")
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err
+    objs = [json.loads(line) for line in out.splitlines()]  # every stdout line is JSON
+    for obj in objs:
+        events.check(obj)
+        assert isinstance(obj["time"], float)
+    assert objs[0]["event"] == "start" and objs[-1]["event"] == "done"
+    assert objs[0]["total_steps"] == 3 and objs[0]["world_size"] == 1
+
+
+def test_sigterm_saves_and_exits_zero(tmp_path, data):
+    proc = _start_cli(tmp_path, data, "--steps", "100000", "--checkpoint-every", "100000")
+    seen = []
+    for line in proc.stdout:
+        seen.append(json.loads(line))
+        if seen[-1]["event"] == "step" and seen[-1]["step"] >= 2:
+            proc.send_signal(signal.SIGTERM)
+            break
+    rest, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    seen += [json.loads(line) for line in rest.splitlines()]
+    done = seen[-1]
+    assert done["event"] == "done" and done["stopped"] is True
+    assert (tmp_path / "run" / "model.safetensors").is_file()
+    ckpts = state.list_checkpoints(tmp_path / "run")
+    assert ckpts and ckpts[-1][0] == done["step"]
+
+
+def test_bad_data_in_jsonl_mode_is_an_error_event(tmp_path):
+    proc = _start_cli(tmp_path, "paired:" + str(tmp_path / "missing"), "--steps", "2")
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    objs = [json.loads(line) for line in out.splitlines()]
+    assert objs[-1]["event"] == "error" and "missing" in objs[-1]["message"]
+
+
+def test_two_processes_with_gloo_end_in_sync(tmp_path, data):
+    cmd = [
+        PYTHON,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "sketchpad",
+        "train",
+        "--data",
+        data,
+        "--out",
+        str(tmp_path / "ddp"),
+        "--progress",
+        "jsonl",
+        "--steps",
+        "3",
+        "--device",
+        "cpu",
+        *TINY_FLAGS,
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=cli_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:  # never leave the workers behind
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, err[-2000:]
+    objs = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    start = next(o for o in objs if o["event"] == "start")
+    assert start["world_size"] == 2 and start["batch_total"] == 4
+    assert sum(o["event"] == "start" for o in objs) == 1  # only rank 0 reports
+    done = objs[-1]
+    assert done["event"] == "done" and done["ranks_in_sync"] is True
+    assert load_model(tmp_path / "ddp" / "model.safetensors").metadata["step"] == 3
