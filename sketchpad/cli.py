@@ -39,16 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--self-test":
+        from sketchpad.selftest import run_self_test
+
+        return run_self_test()
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        from sketchpad.ui.app import run_app  # the app takes its own options (--model PATH)
+
+        return run_app(argv)
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    if args.command is None:
-        if getattr(args, "self_test", False):
-            from sketchpad.selftest import run_self_test
-
-            return run_self_test()
-        from sketchpad.ui.app import run_app
-
-        return run_app(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:

@@ -93,11 +93,7 @@ class Trainer:
                 config = config_for_init(config, init_model)
         self.config = config
 
-        self.device = resolve_device(config.device)
-        if self.dist.enabled and self.device.type == "cuda":
-            self.device = torch.device("cuda", self.dist.local_rank)
-            torch.cuda.set_device(self.device)
-        self.precision = choose_precision(self.device, config.precision)
+        self._choose_device()
         if config.deterministic:
             torch.use_deterministic_algorithms(True)
         torch.manual_seed(config.seed)
@@ -134,24 +130,47 @@ class Trainer:
             if init_model.discriminator is not None:
                 d.load_state_dict(init_model.discriminator.state_dict())
             self.log("info", f"fine-tuning from {Path(init).name}")
-        memory = torch.channels_last if self.precision.channels_last else torch.preserve_format
-        g = g.to(self.device, memory_format=memory)
-        d = d.to(self.device, memory_format=memory)
-        self.ema: nn.Module | None = copy.deepcopy(g).eval() if config.ema > 0 else None
-        if self.ema is not None:
-            self.ema.requires_grad_(False)
-        self.opt_g = torch.optim.Adam(g.parameters(), config.lr_g, (config.beta1, config.beta2))
-        self.opt_d = torch.optim.Adam(d.parameters(), config.lr_d, (config.beta1, config.beta2))
-        self.scaler = torch.amp.GradScaler(
-            self.device.type, enabled=self.precision.dtype == torch.float16
-        )
-        self.step = 0
+        g, d = self._setup_networks(g, d)
         if self.resume_state is not None:
             self._restore(g, d, self.resume_state)
         distributed.init(self.dist, self.device)
         self.g = distributed.wrap(g, self.dist, self.device)
         self.d = distributed.wrap(d, self.dist, self.device)
         self.fixed = [self.val_set[i] for i in range(min(config.sample_count, len(self.val_set)))]
+
+    @classmethod
+    def for_benchmark(cls, config: TrainConfig, g: nn.Module, d: nn.Module) -> Trainer:
+        """The networks, optimizers and `train_step` alone: no data, no run folder."""
+        t = cls.__new__(cls)
+        t.config, t.dist, t.run_dir = config, distributed.DistInfo(), Path()
+        t._emit_fn, t._held, t.resume_state = (lambda event: None), None, None
+        t._choose_device()
+        t.g, t.d = t._setup_networks(g, d)
+        return t
+
+    def _choose_device(self) -> None:
+        self.device = resolve_device(self.config.device)
+        if self.dist.enabled and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+            torch.cuda.set_device(self.device)
+        self.precision = choose_precision(self.device, self.config.precision)
+
+    def _setup_networks(self, g: nn.Module, d: nn.Module) -> tuple[nn.Module, nn.Module]:
+        """Networks on the device, EMA copy, optimizers, grad scaler; step 0."""
+        c = self.config
+        memory = torch.channels_last if self.precision.channels_last else torch.preserve_format
+        g = g.to(self.device, memory_format=memory)
+        d = d.to(self.device, memory_format=memory)
+        self.ema: nn.Module | None = copy.deepcopy(g).eval() if c.ema > 0 else None
+        if self.ema is not None:
+            self.ema.requires_grad_(False)
+        self.opt_g = torch.optim.Adam(g.parameters(), c.lr_g, (c.beta1, c.beta2))
+        self.opt_d = torch.optim.Adam(d.parameters(), c.lr_d, (c.beta1, c.beta2))
+        self.scaler = torch.amp.GradScaler(
+            self.device.type, enabled=self.precision.dtype == torch.float16
+        )
+        self.step = 0
+        return g, d
 
     # -- events -------------------------------------------------------------------------------
     def log(self, level: str, message: str) -> None:

@@ -1,0 +1,125 @@
+"""Open the real Sketchpad window, draw a sketch with synthetic mouse events, wait for the
+generated picture and save a screenshot of the window.
+
+    xvfb-run -s "-screen 0 1400x900x24" python scripts/screenshot.py --out docs/screenshot.png \
+        [--model PATH]
+
+Settings and the autosave go to a temporary folder: the user's own are never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def smiley(side: int) -> list[list[tuple[float, float]]]:
+    """Strokes of a smiling face, in canvas pixels."""
+    c, r = side / 2, side * 0.36
+
+    def arc(cx, cy, rx, ry, a0, a1, n=40):
+        return [
+            (cx + rx * math.cos(a0 + (a1 - a0) * i / n), cy + ry * math.sin(a0 + (a1 - a0) * i / n))
+            for i in range(n + 1)
+        ]
+
+    return [
+        arc(c, c, r, r, -math.pi / 2, 1.5 * math.pi, 72),  # face
+        arc(c - r * 0.38, c - r * 0.25, r * 0.09, r * 0.16, 0, 2 * math.pi, 16),  # eyes
+        arc(c + r * 0.38, c - r * 0.25, r * 0.09, r * 0.16, 0, 2 * math.pi, 16),
+        arc(c, c + r * 0.05, r * 0.55, r * 0.5, 0.15 * math.pi, 0.85 * math.pi, 24),  # smile
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="docs/screenshot.png", help="PNG to write")
+    parser.add_argument("--model", help="model file (default: the shipped default model)")
+    parser.add_argument("--device", default="cpu", help="device (default: cpu)")
+    parser.add_argument("--size", default="1280x720", help="window size, WxH")
+    args = parser.parse_args(argv)
+
+    scratch = Path(tempfile.mkdtemp(prefix="sketchpad-screenshot-"))
+    os.environ["SKETCHPAD_DATA_DIR"] = str(scratch / "data")
+
+    from PySide6.QtCore import QPoint, QSettings, Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from sketchpad.paths import default_model_path
+    from sketchpad.ui.app import leave_a_core_for_the_gui
+    from sketchpad.ui.main_window import MainWindow
+
+    model = args.model or str(default_model_path())
+    if not Path(model).is_file():
+        print(f"screenshot: no model at {model}; pass --model PATH", file=sys.stderr)
+        return 2
+    app = QApplication.instance() or QApplication(["sketchpad"])
+    leave_a_core_for_the_gui()  # as the app does
+    settings = QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings, device=args.device)
+    width, height = (int(v) for v in args.size.split("x"))
+    window.resize(width, height)
+    window.show()
+
+    def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"screenshot: timed out waiting for {what}")
+            app.processEvents()
+            time.sleep(0.005)
+
+    wait_until(window.isVisible, "the window")
+    window.start(model)
+    wait_until(lambda: window.last_frame is not None, "the model")
+
+    canvas = window.canvas
+    canvas.set_brush_size(10)
+    rect = canvas.target_rect()
+    scale = rect.width() / canvas.side
+
+    def to_widget(p: tuple[float, float]) -> QPoint:
+        return QPoint(round(rect.x() + p[0] * scale), round(rect.y() + p[1] * scale))
+
+    button = Qt.MouseButton.LeftButton
+    for stroke in smiley(canvas.side):
+        QTest.mousePress(canvas, button, Qt.KeyboardModifier.NoModifier, to_widget(stroke[0]))
+        for point in stroke[1:]:
+            QTest.mouseMove(canvas, to_widget(point))
+            app.processEvents()
+            time.sleep(0.004)
+        QTest.mouseRelease(canvas, button, Qt.KeyboardModifier.NoModifier, to_widget(stroke[-1]))
+
+    def settled() -> bool:
+        frame = window.last_frame
+        return frame is not None and frame.job.job_id == window.service.last_job_id
+
+    wait_until(lambda: settled() and not window.service.busy, "the last picture")
+    QTest.qWait(300)  # let the status bar and views repaint
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(out), "PNG"):
+        print(f"screenshot: cannot write {out}", file=sys.stderr)
+        return 1
+    frame = window.last_frame
+    print(
+        f"saved {out} ({window.width()}×{window.height()}); last picture "
+        f"{frame.result.timings.get('total', frame.milliseconds):.0f} ms on "
+        f"{window.device_label.text()}"
+    )
+    window.undo_stack.setClean()  # nothing to ask about on close
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

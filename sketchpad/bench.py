@@ -1,0 +1,204 @@
+"""`sketchpad bench`: where the live loop's time goes, on the machine at hand.
+
+Everything is measured in one run so that ratios compare like with like: the default
+generator (fp32 eager vs the fast path the app uses) beside pix2pix's U-Net, the machine's
+matmul peak, the generator's FLOPs and achieved rate, the discriminator's extra cost per frame,
+training images/s, and (when asked) the end-to-end loop through the real GUI code.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from models import GeneratorConfig, UNetGenerator, build_discriminator, build_generator
+from sketchpad.checkpoint import LoadedModel, load_model
+from sketchpad.devices import choose_precision, describe_device, resolve_device
+from sketchpad.engine import Engine, Request
+
+
+def timed(fn: Callable[[], Any], *, repeat: int, warmup: int = 3, sync=None) -> dict[str, float]:
+    """Median and p95 milliseconds of `fn` over `repeat` calls after `warmup` calls."""
+    for _ in range(warmup):
+        fn()
+    if sync:
+        sync()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        if sync:
+            sync()
+        times.append((time.perf_counter() - t) * 1000.0)
+    times.sort()
+    return {
+        "median_ms": statistics.median(times),
+        "p95_ms": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
+    }
+
+
+def count_flops(module: nn.Module, *inputs: torch.Tensor) -> int:
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        module(*inputs)
+    return int(counter.get_total_flops())
+
+
+def matmul_peak(device: torch.device, dtype: torch.dtype, n: int = 2048) -> float:
+    """Measured GFLOP/s of an n×n×n matrix multiply."""
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    sync = torch.cuda.synchronize if device.type == "cuda" else None
+    t = timed(lambda: a @ b, repeat=10, warmup=2, sync=sync)
+    return 2 * n**3 / (t["median_ms"] / 1000) / 1e9
+
+
+def _engine_for(generator: nn.Module, config: GeneratorConfig, device: str, precision: str):
+    model = LoadedModel(generator.eval(), config)
+    return Engine(model, device, precision)
+
+
+def generator_latency(
+    generator: nn.Module, config: GeneratorConfig, resolution: int, device: str, repeat: int
+) -> dict[str, Any]:
+    """fp32 eager vs the fast path, through the engine the app uses."""
+    out: dict[str, Any] = {}
+    sketch = (torch.rand(1, resolution, resolution) > 0.9).float()
+    for mode in ("fp32", "auto"):
+        engine = _engine_for(copy.deepcopy(generator), config, device, mode)
+        sync = torch.cuda.synchronize if engine.device.type == "cuda" else None
+        stats = timed(lambda e=engine: e.run(Request(0, sketch)), repeat=repeat, sync=sync)
+        out["fp32" if mode == "fp32" else f"fast ({engine.precision.name})"] = stats
+    return out
+
+
+def fast_path_error(generator: nn.Module, config: GeneratorConfig, device: str) -> float:
+    """Mean absolute difference (in [0, 1] image units) of the fast path against fp32."""
+    r = config.resolution
+    sketch = (torch.rand(1, r, r, generator=torch.Generator().manual_seed(0)) > 0.9).float()
+    a = _engine_for(copy.deepcopy(generator), config, device, "fp32").run(Request(0, sketch))
+    b = _engine_for(copy.deepcopy(generator), config, device, "auto").run(Request(0, sketch))
+    return float(abs(a.image.astype("float32") - b.image.astype("float32")).mean() / 255.0)
+
+
+def discriminator_cost(model: LoadedModel, device: str, repeat: int) -> dict[str, Any]:
+    engine = Engine(model, device, "auto")
+    r = model.resolution
+    sketch = (torch.rand(1, r, r) > 0.9).float()
+    plain = timed(lambda: engine.run(Request(0, sketch)), repeat=repeat)
+    with_d = timed(lambda: engine.run(Request(0, sketch, want_verdicts=True)), repeat=repeat)
+    return {
+        "without_ms": plain["median_ms"],
+        "with_verdicts_ms": with_d["median_ms"],
+        "extra_ms": with_d["median_ms"] - plain["median_ms"],
+    }
+
+
+def training_rate(model: LoadedModel, steps: int, batch: int) -> dict[str, float]:
+    """Images/s of the trainer's own step on random pairs at the model's resolution."""
+    from sketchpad.train.config import build_config
+    from sketchpad.train.loop import Trainer
+
+    out = {}
+    r = model.resolution
+    sketch = (torch.rand(batch, 1, r, r) > 0.9).float()
+    real = torch.rand(batch, 3, r, r) * 2 - 1
+    for precision in ("fp32", "auto"):
+        config = build_config(None, {"precision": precision, "resolution": r, "batch": batch})
+        trainer = Trainer.for_benchmark(
+            config,
+            build_generator(model.generator_config),
+            build_discriminator(model.discriminator_config),
+        )
+        trainer.train_step(sketch, real)  # warm-up: kernel selection
+        t = time.perf_counter()
+        for _ in range(steps):
+            trainer.train_step(sketch, real)
+        out["fp32" if precision == "fp32" else trainer.precision.name] = (
+            steps * batch / (time.perf_counter() - t)
+        )
+    return out
+
+
+def run_bench(
+    model_path: Path,
+    *,
+    device: str = "auto",
+    repeat: int = 30,
+    train_steps: int = 3,
+    gui: bool = True,
+    resolutions: tuple[int, ...] = (128, 256),
+    matmul_size: int = 2048,
+    train_batch: int = 8,
+) -> dict[str, Any]:
+    model = load_model(model_path)
+    dev = resolve_device(device)
+    precision = choose_precision(dev, "auto")
+    report: dict[str, Any] = {
+        "device": describe_device(dev, precision),
+        "threads": torch.get_num_threads(),
+        "model": str(model_path),
+    }
+    g_cfg = model.generator_config
+    latency: dict[str, Any] = {}
+    for res in resolutions:
+        cfg_res = GeneratorConfig(**{**g_cfg.__dict__, "resolution": res})
+        latency[f"default_{res}"] = generator_latency(model.generator, cfg_res, res, device, repeat)
+        unet = UNetGenerator(1, 3, res.bit_length() - 1).eval()  # unet_128: 7 downs
+        latency[f"unet_{res}"] = generator_latency(unet, unet.config, res, device, repeat)
+    report["latency"] = latency
+    base = resolutions[0]
+    fast_key = next(k for k in latency[f"default_{base}"] if k.startswith("fast"))
+    report["ratio_default_to_unet"] = {
+        "resolution": base,
+        "ratio": latency[f"default_{base}"][fast_key]["median_ms"]
+        / latency[f"unet_{base}"][fast_key]["median_ms"],
+    }
+    report["fast_path_mean_abs_diff"] = fast_path_error(model.generator, g_cfg, device)
+
+    peaks = {"fp32": matmul_peak(dev, torch.float32, matmul_size)}
+    if precision.dtype != torch.float32:
+        peaks[precision.name] = matmul_peak(dev, precision.dtype, matmul_size)
+    report["matmul_peak_gflops"] = peaks
+    r = g_cfg.resolution
+    flops = count_flops(model.generator, torch.rand(1, g_cfg.in_channels, r, r))
+    generator_ms = latency[f"default_{r}"][fast_key]["median_ms"] if r in resolutions else None
+    if generator_ms is None:
+        cfg = GeneratorConfig(**{**g_cfg.__dict__})
+        generator_ms = generator_latency(model.generator, cfg, r, device, repeat)[fast_key][
+            "median_ms"
+        ]
+    achieved = flops / (generator_ms / 1000) / 1e9
+    report["generator_gflop"] = flops / 1e9
+    report["achieved_gflops"] = achieved
+    report["fraction_of_peak"] = achieved / peaks.get(precision.name, peaks["fp32"])
+
+    if model.discriminator is not None:
+        report["discriminator"] = discriminator_cost(model, device, repeat)
+    report["training_images_per_s"] = training_rate(model, train_steps, train_batch)
+    if gui:
+        from sketchpad.ui.bench_live import live_loop_latency
+
+        report["live"] = live_loop_latency(model_path)
+        report["ratio_live_to_generator"] = (
+            report["live"]["latency"]["median_ms"] / latency["default_128"][fast_key]["median_ms"]
+        )
+    if torch.cuda.is_available():
+        report["cuda"] = {
+            f"default_{res}": generator_latency(
+                model.generator,
+                GeneratorConfig(**{**g_cfg.__dict__, "resolution": res}),
+                res,
+                "cuda",
+                repeat,
+            )
+            for res in (128, 256, 512)
+        }
+    return report

@@ -1,0 +1,222 @@
+"""The inference engine: one sketch in, one generated image (and, on request, the
+discriminator's verdicts and an attention probe) out.
+
+The engine keeps the loaded fp32 networks as masters and runs copies prepared for the chosen
+device: on a CPU with bf16 units the copies hold bfloat16 weights in channels_last layout and
+take bf16 input (faster than autocast, which re-casts the weights on every call); on CUDA they
+run in fp16/bf16; `precision="fp32"` runs plain float32 everywhere. It is not thread-safe: one
+thread (the app's inference worker) owns it.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from sketchpad.checkpoint import LoadedModel
+from sketchpad.devices import Precision, choose_precision, describe_device, resolve_device
+from sketchpad.errors import DeviceError
+from sketchpad.sketch import tensor_to_rgb
+
+Verdicts = list[tuple[str, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One generation. `sketch` is a (1, R, R) ink snapshot (1 = ink, 0 = paper) that nobody
+    changes afterwards. `probe` = (y, x) image fractions asks for the attention weights there;
+    `seed` fixes the noise of a model that takes noise (None: fresh noise)."""
+
+    request_id: int
+    sketch: torch.Tensor
+    want_verdicts: bool = False
+    probe: tuple[float, float] | None = None
+    seed: int | None = None
+
+
+@dataclass
+class Result:
+    """What one request gave. `image` is uint8 (R, R, 3); `verdicts` pairs each discriminator
+    branch's label with its (h, w) float32 map of probabilities that the patch looks real;
+    `attention` maps a generator level to its (H_l, W_l) weights (they sum to 1); `timings`
+    holds milliseconds ("generator", "discriminator" when run, "total")."""
+
+    request_id: int
+    image: np.ndarray
+    verdicts: Verdicts | None = None
+    attention: dict[int, np.ndarray] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _runtime_copy(module: nn.Module, precision: Precision) -> nn.Module:
+    """A copy of `module` on the device, in the dtype and memory layout of `precision`, in eval
+    mode."""
+    out = copy.deepcopy(module).to(precision.device, precision.dtype)
+    if precision.channels_last:
+        out = out.to(memory_format=torch.channels_last)
+    return out.eval()
+
+
+class Engine:
+    """Runs requests on one loaded model. `device` is "auto", "cpu", "cuda" or "mps";
+    `precision` is "auto" (the fast path where the device has one) or "fp32"."""
+
+    def __init__(self, model: LoadedModel, device: str = "auto", precision: str = "auto") -> None:
+        self.model = model
+        self.requested_precision = precision
+        self.requested_device = device
+        self.fallback_reason: str | None = None
+        self.precision: Precision = choose_precision(torch.device("cpu"), precision)
+        self._generator: nn.Module | None = None
+        self._discriminator: nn.Module | None = None
+        self.set_device(device)
+
+    # -- device ------------------------------------------------------------------------------
+
+    @property
+    def device(self) -> torch.device:
+        return self.precision.device
+
+    def set_device(self, name: str) -> str | None:
+        """Move the engine to `name`. When that device is absent or fails (CUDA out of memory,
+        driver error), fall back to the CPU; returns (and keeps in `fallback_reason`) why, or
+        None when `name` worked."""
+        self.requested_device = name
+        try:
+            device = resolve_device(name)
+        except DeviceError as exc:
+            reason = str(exc)
+        else:
+            try:
+                self._prepare(device)
+                self.fallback_reason = None
+                return None
+            except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is one
+                if device.type == "cpu":
+                    raise
+                reason = _first_line(exc)
+        self._prepare(torch.device("cpu"))
+        self.fallback_reason = f"{name.upper()} is not usable ({reason}); using the CPU"
+        return self.fallback_reason
+
+    def _prepare(self, device: torch.device) -> None:
+        precision = choose_precision(device, self.requested_precision)
+        old = self._generator
+        self._generator = self._discriminator = None  # free device memory before copying
+        try:
+            generator = _runtime_copy(self.model.generator, precision)
+            if device.type != "cpu":
+                self._warm_up(generator, precision)  # fail here, not in the first run()
+        except BaseException:
+            self._generator = old
+            raise
+        self.precision = precision
+        self._generator = generator  # the discriminator copy is made on the first verdict request
+        if device.type != "cuda" and torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def _warm_up(self, generator: nn.Module, precision: Precision) -> None:
+        r = self.model.resolution
+        sketch = torch.zeros(1, self.model.generator_config.in_channels, r, r)
+        with torch.inference_mode():
+            generator(self._to_device(sketch, precision), self._noise(1, None, precision))
+
+    def describe(self) -> str:
+        """The device in words for the status bar, e.g. "CPU, 2 threads, bf16"."""
+        return describe_device(self.device, self.precision)
+
+    # -- running -----------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def resolution(self) -> int:
+        return self.model.resolution
+
+    @property
+    def takes_noise(self) -> bool:
+        return self.model.generator_config.noise_channels > 0
+
+    @property
+    def has_discriminator(self) -> bool:
+        return self.model.discriminator is not None
+
+    def run(self, request: Request) -> Result:
+        """Generate for one request. A CUDA failure (out of memory) moves the engine to the CPU
+        (see `fallback_reason`) and runs the request there."""
+        try:
+            return self._run(request)
+        except RuntimeError as exc:
+            if self.device.type == "cpu":
+                raise
+            self._prepare(torch.device("cpu"))
+            self.fallback_reason = (
+                f"{self.requested_device.upper()} failed ({_first_line(exc)}); using the CPU"
+            )
+            return self._run(request)
+
+    def _run(self, request: Request) -> Result:
+        precision = self.precision
+        assert self._generator is not None
+        start = time.perf_counter()
+        timings: dict[str, float] = {}
+        with torch.inference_mode():
+            sketch = self._to_device(request.sketch[None], precision)  # (1, 1, R, R)
+            noise = self._noise(1, request.seed, precision)
+            if request.probe is not None:
+                fake, weights = self._generator.forward_with_attention(sketch, noise, request.probe)
+            else:
+                fake, weights = self._generator(sketch, noise), {}
+            image = tensor_to_rgb(fake[0])  # waits for the device
+            timings["generator"] = (time.perf_counter() - start) * 1000.0
+            verdicts = None
+            if request.want_verdicts and self.has_discriminator:
+                t = time.perf_counter()
+                verdicts = self._verdicts(sketch, fake)
+                timings["discriminator"] = (time.perf_counter() - t) * 1000.0
+            attention = None
+            if request.probe is not None:
+                attention = {
+                    level: w[0].float().cpu().numpy().astype(np.float32)
+                    for level, w in weights.items()
+                }
+        timings["total"] = (time.perf_counter() - start) * 1000.0
+        return Result(request.request_id, image, verdicts, attention, timings)
+
+    def _verdicts(self, sketch: torch.Tensor, fake: torch.Tensor) -> Verdicts:
+        if self._discriminator is None:
+            assert self.model.discriminator is not None
+            self._discriminator = _runtime_copy(self.model.discriminator, self.precision)
+        logits = self._discriminator(sketch, fake)
+        names = self._discriminator.branch_names(self.model.resolution)
+        return [
+            (name, torch.sigmoid(l[0, 0].float()).cpu().numpy())
+            for name, l in zip(names, logits, strict=True)
+        ]
+
+    def _to_device(self, x: torch.Tensor, precision: Precision) -> torch.Tensor:
+        x = x.to(precision.device, precision.dtype)
+        if precision.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def _noise(self, batch: int, seed: int | None, precision: Precision) -> torch.Tensor | None:
+        """Noise maps for a model that takes them, drawn on the CPU so that one seed gives the
+        same picture on every device; None for a model without noise."""
+        if not self.takes_noise:
+            return None
+        shape = self.model.generator.noise_shape(batch)
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        return self._to_device(torch.randn(shape, generator=gen), precision)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

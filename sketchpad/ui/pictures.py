@@ -1,0 +1,94 @@
+"""Pictures in and out of the app: files to canvas images through the shared normalisation,
+arrays to QImages, the side-by-side export, and atomic PNG writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
+from PySide6.QtGui import QColor, QImage, QPainter
+
+from sketchpad.checkpoint import atomic_write_bytes
+from sketchpad.errors import DataError
+from sketchpad.sketch import (
+    load_image,
+    photo_to_sketch,
+    qimage_to_tensor,
+    sketch_tensor_to_rgb,
+    sketch_to_tensor,
+)
+
+PAPER_SHARE_OF_DRAWINGS = 0.5
+"""A picture with less than this share of its pixels near its paper level is taken for a photo."""
+
+
+def rgb_to_qimage(rgb: np.ndarray) -> QImage:
+    """A uint8 (H, W, 3) array as a QImage that owns its pixels."""
+    a = np.ascontiguousarray(rgb, dtype=np.uint8)
+    h, w, _ = a.shape
+    return QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def looks_like_photo(picture: Image.Image) -> bool:
+    """Drawings are mostly paper: a picture with few pixels near its brightest level (or with
+    no light level at all) is a photo, whose lines must be extracted first."""
+    small = picture.convert("L")
+    small.thumbnail((96, 96))
+    gray = np.asarray(small, dtype=np.float32)
+    paper = float(np.percentile(gray, 90))
+    if paper < 128:
+        return True
+    return float(np.mean(gray >= paper - 24)) < PAPER_SHARE_OF_DRAWINGS
+
+
+def load_sketch_picture(path: str | Path, side: int) -> tuple[QImage, bool]:
+    """A picture file as a (side × side) black-on-white canvas image, and whether it was taken
+    for a photo (its lines extracted). Raises DataError for unreadable files."""
+    picture = load_image(path)
+    photo = looks_like_photo(picture)
+    ink = photo_to_sketch(picture, side) if photo else sketch_to_tensor(picture, side)
+    return rgb_to_qimage(sketch_tensor_to_rgb(ink)), photo
+
+
+def png_bytes(image: QImage) -> bytes:
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise DataError("the picture could not be encoded as PNG")
+    buffer.close()
+    return bytes(data.data())
+
+
+def save_png(image: QImage, path: str | Path) -> Path:
+    """Write `image` as PNG atomically (a crash leaves the old file or the new one). Raises
+    DataError with the reason when the folder cannot be written."""
+    path = Path(path)
+    try:
+        atomic_write_bytes(path, png_bytes(image))
+    except OSError as exc:
+        raise DataError(f"{path}: cannot write the file ({exc.strerror or exc})") from exc
+    return path
+
+
+def side_by_side(sketch: QImage, result: QImage, resolution: int, side: int = 256) -> QImage:
+    """The sketch as the model saw it (through the shared normalisation) beside the result,
+    both `max(side, resolution)` pixels square, with a white gutter."""
+    side = max(side, resolution)
+    seen = rgb_to_qimage(sketch_tensor_to_rgb(qimage_to_tensor(sketch, resolution)))
+    gutter = max(4, side // 32)
+    out = QImage(2 * side + 3 * gutter, side + 2 * gutter, QImage.Format.Format_RGB32)
+    out.fill(QColor(255, 255, 255))
+    painter = QPainter(out)
+    for i, picture in enumerate((seen, result)):
+        scaled = picture.scaled(
+            side,
+            side,
+            Qt.AspectRatioMode.IgnoreAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        painter.drawImage(gutter + i * (side + gutter), gutter, scaled)
+    painter.end()
+    return out

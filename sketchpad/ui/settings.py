@@ -1,0 +1,113 @@
+"""The app's persistent settings (QSettings "Sketchpad"/"Sketchpad"), with types and defaults.
+
+Tests pass their own QSettings (an INI file in a temporary folder) so that they never touch
+the user's settings."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANISATION = APPLICATION = "Sketchpad"
+MAX_RECENT = 8
+
+
+class AppSettings:
+    def __init__(self, store: QSettings | None = None) -> None:
+        self.store = store if store is not None else QSettings(ORGANISATION, APPLICATION)
+
+    def _get(self, key: str, default, kind):
+        value = self.store.value(key, default)
+        try:
+            return kind(value) if value is not None else default
+        except (TypeError, ValueError):
+            return default
+
+    def _list(self, key: str) -> list[str]:
+        value = self.store.value(key, [])
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value] if value else []
+        return [str(v) for v in value]
+
+    def _bool(self, key: str, default: bool) -> bool:
+        value = self.store.value(key, default)
+        if isinstance(value, str):
+            return value.lower() in ("true", "1", "yes")
+        return bool(value)
+
+    # -- values ------------------------------------------------------------------------------
+
+    @property
+    def device(self) -> str:
+        return self._get("device", "auto", str)
+
+    @device.setter
+    def device(self, name: str) -> None:
+        self.store.setValue("device", name)
+
+    @property
+    def brush_size(self) -> int:
+        return self._get("brush/size", 6, int)
+
+    @brush_size.setter
+    def brush_size(self, size: int) -> None:
+        self.store.setValue("brush/size", int(size))
+
+    @property
+    def tool(self) -> str:
+        return self._get("brush/tool", "brush", str)
+
+    @tool.setter
+    def tool(self, tool: str) -> None:
+        self.store.setValue("brush/tool", tool)
+
+    @property
+    def live(self) -> bool:
+        return self._bool("live", True)
+
+    @live.setter
+    def live(self, on: bool) -> None:
+        self.store.setValue("live", bool(on))
+
+    @property
+    def last_model(self) -> str:
+        return self._get("model/last", "", str)
+
+    @last_model.setter
+    def last_model(self, path: str) -> None:
+        self.store.setValue("model/last", path)
+
+    @property
+    def last_folder(self) -> str:
+        return self._get("files/last_folder", "", str)
+
+    @last_folder.setter
+    def last_folder(self, folder: str) -> None:
+        self.store.setValue("files/last_folder", folder)
+
+    def recent_models(self) -> list[str]:
+        return self._list("model/recent")
+
+    def add_recent_model(self, path: str) -> None:
+        self.store.setValue("model/recent", _push_front(self.recent_models(), path))
+
+    def recent_files(self) -> list[str]:
+        return self._list("files/recent")
+
+    def add_recent_file(self, path: str) -> None:
+        self.store.setValue("files/recent", _push_front(self.recent_files(), path))
+
+    def geometry(self, key: str) -> QByteArray | None:
+        value = self.store.value(f"window/{key}")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_geometry(self, key: str, state: QByteArray) -> None:
+        self.store.setValue(f"window/{key}", state)
+
+    def sync(self) -> None:
+        self.store.sync()
+
+
+def _push_front(items: list[str], item: str) -> list[str]:
+    return [item, *[i for i in items if i != item]][:MAX_RECENT]

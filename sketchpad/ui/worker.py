@@ -1,0 +1,258 @@
+"""Live generation off the GUI thread.
+
+`InferenceWorker` lives in its own QThread and owns the engine: it loads models, switches
+devices, turns canvas snapshots into tensors, runs the engine and builds the result QImage.
+`InferenceService` (GUI thread) feeds it with the newest-request-wins rule: at most one job is
+in flight; while it runs, each new sketch replaces the one waiting (older ones are dropped,
+never queued); when the job ends, the waiting sketch runs next. So the final sketch always
+gets its result and the GUI thread never runs the model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtGui import QImage
+
+from sketchpad.engine import Request, Result
+from sketchpad.errors import SketchpadError
+from sketchpad.sketch import qimage_to_tensor
+from sketchpad.ui.pictures import rgb_to_qimage
+
+
+class EngineLike(Protocol):
+    """What the worker needs of an engine (the real `sketchpad.engine.Engine`, or a fake)."""
+
+    name: str
+    resolution: int
+    takes_noise: bool
+    has_discriminator: bool
+    fallback_reason: str | None
+
+    def run(self, request: Request) -> Result: ...
+    def set_device(self, name: str) -> str | None: ...
+    def describe(self) -> str: ...
+
+
+EngineFactory = Callable[[str, str], EngineLike]
+"""(model path, device name) -> engine; raises SketchpadError when the model cannot be used."""
+
+
+def default_engine_factory(path: str, device: str) -> EngineLike:
+    from sketchpad.checkpoint import load_model
+    from sketchpad.engine import Engine
+
+    return Engine(load_model(path), device=device)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One generation request as the GUI sends it: a snapshot of the canvas."""
+
+    job_id: int
+    sketch: QImage
+    want_verdicts: bool = False
+    probe: tuple[float, float] | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One generation as the GUI receives it: the engine's result and its picture."""
+
+    job: Job
+    result: Result
+    image: QImage
+    milliseconds: float  # in the worker, snapshot conversion included
+    device_text: str
+    fallback_reason: str | None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    path: str
+    name: str
+    resolution: int
+    takes_noise: bool
+    has_discriminator: bool
+    device_text: str
+    fallback_reason: str | None
+
+
+class InferenceWorker(QObject):
+    """Runs in the inference thread; talk to it only through queued signals."""
+
+    frameReady = Signal(object)  # Frame
+    jobFailed = Signal(int, str)  # job id, message
+    modelLoaded = Signal(object)  # ModelInfo
+    modelFailed = Signal(str, str)  # path, message
+    deviceChanged = Signal(str, str)  # device in words, fallback reason ("" when none)
+
+    def __init__(self, engine_factory: EngineFactory, device: str) -> None:
+        super().__init__()
+        self._factory = engine_factory
+        self._device = device
+        self._engine: EngineLike | None = None
+        self._path = ""
+
+    @Slot(object)
+    def run_job(self, job: Job) -> None:
+        engine = self._engine
+        if engine is None:
+            self.jobFailed.emit(job.job_id, "no model is loaded")
+            return
+        start = time.perf_counter()
+        try:
+            sketch = qimage_to_tensor(job.sketch, engine.resolution)
+            request = Request(job.job_id, sketch, job.want_verdicts, job.probe, job.seed)
+            result = engine.run(request)
+            image = rgb_to_qimage(result.image)
+        except (SketchpadError, RuntimeError, ValueError) as exc:
+            self.jobFailed.emit(job.job_id, f"generation failed: {exc}")
+            return
+        ms = (time.perf_counter() - start) * 1000.0
+        self.frameReady.emit(
+            Frame(job, result, image, ms, engine.describe(), engine.fallback_reason)
+        )
+
+    @Slot(str)
+    def load_model(self, path: str) -> None:
+        """Load a model; on failure the current one stays and `modelFailed` says why."""
+        try:
+            engine = self._factory(path, self._device)
+        except (SketchpadError, OSError, RuntimeError, ValueError) as exc:
+            self.modelFailed.emit(path, str(exc))
+            return
+        self._engine, self._path = engine, path
+        self.modelLoaded.emit(self._info())
+
+    @Slot(str)
+    def set_device(self, name: str) -> None:
+        self._device = name
+        if self._engine is None:
+            return
+        try:
+            reason = self._engine.set_device(name)
+        except (SketchpadError, RuntimeError) as exc:
+            reason = str(exc)
+        self.deviceChanged.emit(self._engine.describe(), reason or "")
+
+    def _info(self) -> ModelInfo:
+        e = self._engine
+        assert e is not None
+        return ModelInfo(
+            self._path,
+            e.name,
+            e.resolution,
+            e.takes_noise,
+            e.has_discriminator,
+            e.describe(),
+            e.fallback_reason,
+        )
+
+
+class InferenceService(QObject):
+    """The GUI side: owns the worker thread and schedules jobs newest-first."""
+
+    frameReady = Signal(object)  # Frame
+    jobFailed = Signal(int, str)
+    modelLoaded = Signal(object)  # ModelInfo
+    modelFailed = Signal(str, str)
+    deviceChanged = Signal(str, str)
+
+    _runJob = Signal(object)
+    _loadModel = Signal(str)
+    _setDevice = Signal(str)
+
+    def __init__(
+        self,
+        engine_factory: EngineFactory = default_engine_factory,
+        device: str = "auto",
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._thread = QThread()
+        self._thread.setObjectName("sketchpad-inference")
+        self._worker = InferenceWorker(engine_factory, device)
+        self._worker.moveToThread(self._thread)
+        self._runJob.connect(self._worker.run_job)
+        self._loadModel.connect(self._worker.load_model)
+        self._setDevice.connect(self._worker.set_device)
+        self._worker.frameReady.connect(self._on_frame)
+        self._worker.jobFailed.connect(self._on_failed)
+        self._worker.modelLoaded.connect(self._on_model)
+        self._worker.modelFailed.connect(self.modelFailed)
+        self._worker.deviceChanged.connect(self.deviceChanged)
+        self._thread.finished.connect(self._worker.deleteLater)
+        self._thread.start()
+        self._next_id = 0
+        self._pending: Job | None = None
+        self._in_flight: Job | None = None
+        self._has_model = False
+        self.model: ModelInfo | None = None
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def submit(
+        self,
+        sketch: QImage,
+        *,
+        want_verdicts: bool = False,
+        probe: tuple[float, float] | None = None,
+        seed: int | None = None,
+    ) -> int:
+        """Ask for a picture of `sketch` (a snapshot). It replaces any sketch still waiting."""
+        self._next_id += 1
+        self._pending = Job(self._next_id, sketch, want_verdicts, probe, seed)
+        self._dispatch()
+        return self._next_id
+
+    @property
+    def busy(self) -> bool:
+        return self._in_flight is not None
+
+    @property
+    def last_job_id(self) -> int:
+        return self._next_id
+
+    def load_model(self, path: str | Path) -> None:
+        self._loadModel.emit(str(path))
+
+    def set_device(self, name: str) -> None:
+        self._setDevice.emit(name)
+
+    def shutdown(self) -> None:
+        """Stop the thread after the job in flight (if any) ends."""
+        if self._thread.isRunning():
+            self._pending = None
+            self._thread.quit()
+            self._thread.wait()
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        if self._in_flight is not None or self._pending is None or not self._has_model:
+            return
+        self._in_flight, self._pending = self._pending, None
+        self._runJob.emit(self._in_flight)
+
+    def _on_frame(self, frame: Frame) -> None:
+        self._in_flight = None
+        self.frameReady.emit(frame)
+        self._dispatch()
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        self._in_flight = None
+        self.jobFailed.emit(job_id, message)
+        self._dispatch()
+
+    def _on_model(self, info: ModelInfo) -> None:
+        self._has_model = True
+        self.model = info
+        self.modelLoaded.emit(info)
+        self._dispatch()

@@ -1,0 +1,64 @@
+"""`sketchpad` without a subcommand: the app starts, loads the model and shows a picture."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from models import GeneratorConfig, build_generator
+from sketchpad.checkpoint import save_model
+from sketchpad.ui import app as app_module
+from sketchpad.ui.main_window import NO_MODEL_TEXT, MainWindow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_app_shows_its_first_picture(tmp_path):
+    """End to end in a child process (its settings and user data in tmp_path)."""
+    cfg = GeneratorConfig(resolution=32, base_width=4, max_width=8, depth=3)
+    path = save_model(tmp_path / "m.safetensors", build_generator(cfg).eval(), cfg, name="m")
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "SKETCHPAD_DATA_DIR": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "HOME": str(tmp_path),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "sketchpad", f"--model={path}", "--quit-after-first-frame"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "first picture shown" in done.stdout
+
+
+def test_process_age_is_positive():
+    assert 0 < app_module.seconds_since_process_start() < 3600 * 24 * 365
+
+
+def test_without_a_model_the_window_says_how_to_open_one(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("SKETCHPAD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(
+        "sketchpad.ui.main_window.default_model_path", lambda: tmp_path / "absent.safetensors"
+    )
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window)
+    window.start()
+    assert window.model is None and window.result_view.message() == NO_MODEL_TEXT
+    assert "Open model" in window.statusBar().currentMessage()
+    assert not window.default_model_action.isEnabled()
+    window.shutdown()
+
+
+@pytest.mark.parametrize("argv", [["--device", "tpu"], ["--model"]])
+def test_bad_arguments_are_refused(argv):
+    with pytest.raises(SystemExit):
+        app_module.build_parser().parse_args(argv)

@@ -1,0 +1,306 @@
+"""The main window: live generation through the worker thread, newest-request-wins scheduling,
+models and devices, files, autosave and restore. Settings and user data live in tmp_path."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QImage
+
+from models import DiscriminatorConfig, GeneratorConfig, build_discriminator, build_generator
+from sketchpad.checkpoint import save_model
+from sketchpad.engine import Result
+from sketchpad.sketch import qimage_to_tensor
+from sketchpad.ui.main_window import MainWindow
+
+R = 32
+G_CFG = GeneratorConfig(resolution=R, base_width=4, max_width=8, depth=3, noise_channels=2)
+D_CFG = DiscriminatorConfig(ndf=4, branches=2, resolution=R, max_mult=2)
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("models") / "tiny.safetensors"
+    save_model(path, build_generator(G_CFG), G_CFG, build_discriminator(D_CFG), D_CFG, name="tiny")
+    return str(path)
+
+
+class FakeEngine:
+    """An engine that sleeps instead of thinking and remembers what it was asked."""
+
+    def __init__(self, delay: float = 0.05, name: str = "fake") -> None:
+        self.delay, self.name = delay, name
+        self.resolution, self.takes_noise, self.has_discriminator = R, False, False
+        self.fallback_reason = None
+        self.calls: list[tuple[int, float]] = []
+        self.threads: set[int] = set()
+
+    def run(self, request):
+        self.threads.add(threading.get_ident())
+        time.sleep(self.delay)
+        self.calls.append((request.request_id, float(request.sketch.sum())))
+        image = np.full((R, R, 3), len(self.calls) % 256, np.uint8)
+        return Result(request.request_id, image, timings={"total": self.delay * 1000})
+
+    def set_device(self, name):
+        self.fallback_reason = (
+            "CUDA is not usable (no GPU); using the CPU" if name == "cuda" else None
+        )
+        return self.fallback_reason
+
+    def describe(self):
+        return "Fake CPU"
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("SKETCHPAD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(
+        "sketchpad.ui.main_window.default_model_path", lambda: tmp_path / "absent.safetensors"
+    )
+    monkeypatch.setattr("sketchpad.ui.main_window.examples_dir", lambda: tmp_path / "examples")
+    windows = []
+
+    def make(engine_factory=None, model=None):
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        w = MainWindow(settings=settings, engine_factory=engine_factory, device="cpu")
+        w.errors = []
+        w.show_error = lambda title, text: w.errors.append((title, text))
+        w.ask_save_changes = lambda: "discard"
+        qtbot.addWidget(w)
+        windows.append(w)
+        if model is not None:
+            with qtbot.waitSignal(w.frameShown, timeout=10_000):
+                w.start(model)
+        return w
+
+    yield make
+    for w in windows:
+        w.shutdown()
+
+
+def draw(w: MainWindow, y: float = 64.0, x0: float = 40.0, x1: float = 470.0, steps: int = 5):
+    c = w.canvas
+    c.begin_stroke(QPointF(x0, y))
+    for i in range(1, steps + 1):
+        c.continue_stroke(QPointF(x0 + (x1 - x0) * i / steps, y + 30 * (i % 2)))
+    c.end_stroke()
+
+
+def settled(w: MainWindow) -> bool:
+    f = w.last_frame
+    return f is not None and f.job.job_id == w.service.last_job_id and not w.service.busy
+
+
+def test_a_stroke_produces_a_result(make_window, model_file, qtbot):
+    w = make_window(model=model_file)
+    assert w.windowTitle() == "Sketchpad" and w.tabs.tabText(0) == "Draw" and w.tabs.count() == 1
+    assert w.model.name == "tiny" and "tiny" in w.model_label.text()
+    assert "CPU" in w.device_label.text()
+    draw(w)
+    qtbot.waitUntil(lambda: settled(w), timeout=10_000)
+    frame = w.last_frame
+    assert frame.image.size().width() == R and w.result_view.image() is frame.image
+    assert frame.job.sketch == w.canvas.image()
+    assert "ms" in w.timing_label.text() and "fps" in w.timing_label.text()
+    assert w.draw_tab.variations_button.isVisibleTo(w)  # this model takes noise
+
+
+def test_quick_strokes_run_few_jobs_and_the_last_sketch_wins(make_window, qtbot):
+    delay = 0.1
+    engine = FakeEngine(delay=delay)
+    w = make_window(engine_factory=lambda path, device: engine, model="fake.safetensors")
+    engine.calls.clear()
+    first_id = w.service.last_job_id
+    start = time.perf_counter()
+    for i in range(20):
+        draw(w, y=20 + 20 * i, steps=3)
+        qtbot.wait(2)
+    drawing = time.perf_counter() - start
+    qtbot.waitUntil(lambda: settled(w), timeout=10_000)
+    requests = w.service.last_job_id - first_id
+    assert requests >= 80  # every change of the sketch asked for a picture...
+    assert len(engine.calls) <= drawing / delay + 2  # ...but one ran at a time, newest first
+    assert len(engine.calls) <= requests / 10, engine.calls
+    last_id, last_sum = engine.calls[-1]
+    assert last_id == w.service.last_job_id == w.last_frame.job.job_id
+    expected = float(qimage_to_tensor(w.canvas.image(), R).sum())
+    assert last_sum == pytest.approx(expected, rel=1e-6)
+    assert threading.get_ident() not in engine.threads  # the GUI thread never ran the model
+
+
+def test_live_off_waits_for_generate(make_window, qtbot):
+    engine = FakeEngine(delay=0.0)
+    w = make_window(engine_factory=lambda path, device: engine, model="fake.safetensors")
+    w.draw_tab.live_box.setChecked(False)
+    qtbot.waitUntil(lambda: settled(w))
+    n = len(engine.calls)
+    draw(w)
+    qtbot.wait(50)
+    assert len(engine.calls) == n and w.draw_tab.generate_button.isEnabled()
+    w.draw_tab.generate_button.click()
+    qtbot.waitUntil(lambda: settled(w) and len(engine.calls) == n + 1)
+
+
+def test_a_bad_model_file_shows_the_error_and_keeps_the_old_model(
+    make_window, model_file, qtbot, tmp_path
+):
+    w = make_window(model=model_file)
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"this is not a model")
+    w.ask_open_path = lambda title, name_filter: str(bad)
+    w.open_model_dialog()
+    qtbot.waitUntil(lambda: bool(w.errors), timeout=10_000)
+    title, text = w.errors[0]
+    assert title == "Cannot open model" and "bad.safetensors" in text and "tiny" in text
+    assert w.model.path == model_file and "tiny" in w.model_label.text()
+    with qtbot.waitSignal(w.frameShown, timeout=10_000):
+        draw(w)
+    assert w.settings.recent_models() == [model_file]
+
+
+def test_no_model_says_how_to_open_one(make_window):
+    w = make_window()
+    w.start()
+    assert w.model is None and "Open model" in w.result_view.message()
+    assert w.generate() is None
+
+
+def test_failing_device_falls_back_to_cpu_in_the_status_bar(make_window, qtbot):
+    engine = FakeEngine(delay=0.0)
+    w = make_window(engine_factory=lambda path, device: engine, model="fake.safetensors")
+    with qtbot.waitSignal(w.service.deviceChanged, timeout=5000):
+        w.device_actions["cuda"].trigger()
+    assert "fallback" in w.device_label.text() and "CPU" in w.device_label.toolTip()
+    assert "CPU" in w.statusBar().currentMessage()
+    assert w.settings.device == "cuda"
+
+
+def test_autosave_and_restore_round_trip(make_window, qtbot):
+    engine = FakeEngine(delay=0.0)
+    first = make_window(engine_factory=lambda path, device: engine, model="fake.safetensors")
+    draw(first)
+    draw(first, y=200)
+    path = first.autosave_path()
+    qtbot.waitUntil(path.exists)
+    sketch = first.canvas.image()
+    # the first window "crashes" (is never closed); the next start offers to restore
+    second = make_window(engine_factory=lambda path, device: engine)
+    second.ask_restore = lambda: True
+    assert second.offer_restore()
+    assert second.canvas.image() == sketch and second.is_unsaved()
+    second.close()  # closing on purpose (the sketch discarded) leaves nothing to restore
+    assert not path.exists()
+    third = make_window(engine_factory=lambda path, device: engine)
+    third.ask_restore = lambda: pytest.fail("nothing to restore")
+    assert not third.offer_restore()
+
+
+def test_quitting_with_an_unsaved_sketch_asks(make_window, qtbot, tmp_path):
+    w = make_window(engine_factory=lambda path, device: FakeEngine(0.0))
+    w.show()
+    draw(w)
+    asked = []
+    w.ask_save_changes = lambda: asked.append(1) or "cancel"
+    assert not w.close() and w.isVisible() and asked
+    target = tmp_path / "mine.png"
+    w.ask_save_changes = lambda: "save"
+    w.ask_save_path = lambda title, suggested, name_filter: str(target)
+    assert w.close()
+    assert QImage(str(target)).convertToFormat(QImage.Format.Format_RGB32) == w.canvas.image()
+
+
+def test_open_save_and_export(make_window, qtbot, tmp_path):
+    engine = FakeEngine(delay=0.0)
+    w = make_window(engine_factory=lambda path, device: engine, model="fake.safetensors")
+    drawing = np.full((60, 80, 3), 255, np.uint8)
+    drawing[20:24, 10:70] = 0
+    Image.fromarray(drawing).save(tmp_path / "drawing.png")
+    assert w.open_sketch(tmp_path / "drawing.png")
+    assert not w.canvas.is_blank() and "as a drawing" in w.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: settled(w))
+
+    photo = (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
+    Image.fromarray(photo).save(tmp_path / "photo.jpg")
+    assert w.open_sketch(tmp_path / "photo.jpg")
+    assert "photo" in w.statusBar().currentMessage()
+    w.undo_stack.undo()
+
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    assert not w.open_sketch(tmp_path / "broken.png") and "broken.png" in w.errors[-1][1]
+
+    saved, result, pair = (tmp_path / n for n in ("s.png", "r.png", "p.png"))
+    w.ask_save_path = lambda title, suggested, name_filter: str(saved)
+    assert w.save_sketch() and w.undo_stack.isClean() and not w.is_unsaved()
+    assert QImage(str(saved)).convertToFormat(QImage.Format.Format_RGB32) == w.canvas.image()
+    qtbot.waitUntil(lambda: settled(w))
+    w.ask_save_path = lambda title, suggested, name_filter: str(result)
+    assert w.export_result() and QImage(str(result)).width() == R
+    w.ask_save_path = lambda title, suggested, name_filter: str(pair)
+    assert w.export_side_by_side()
+    exported = QImage(str(pair))
+    assert exported.width() > 2 * exported.height() - 40
+
+
+def test_examples_menu_and_drop(make_window, qtbot, tmp_path):
+    w = make_window(engine_factory=lambda path, device: FakeEngine(0.0))
+    w._fill_examples()
+    assert [a.text() for a in w.examples_menu.actions()] == ["(none)"]
+    assert not w.examples_menu.actions()[0].isEnabled()
+    folder = tmp_path / "examples"
+    folder.mkdir()
+    drawing = np.full((64, 64), 255, np.uint8)
+    drawing[30:34, 8:56] = 0
+    Image.fromarray(drawing).save(folder / "a_house.png")
+    w._fill_examples()
+    (action,) = w.examples_menu.actions()
+    assert action.text() == "A house"
+    action.trigger()
+    assert not w.canvas.is_blank()
+
+    w.canvas.clear()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder / "a_house.png"))])
+    event = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    w.canvas.dropEvent(event)
+    assert not w.canvas.is_blank() and w.undo_stack.count() == 3
+
+
+def test_settings_persist(make_window, tmp_path):
+    w = make_window(engine_factory=lambda path, device: FakeEngine(0.0))
+    w.canvas.set_brush_size(17)
+    w.draw_tab.live_box.setChecked(False)
+    w.close()
+    again = make_window(engine_factory=lambda path, device: FakeEngine(0.0))
+    assert again.canvas.brush_size == 17 and not again.draw_tab.live
+    assert again.settings.device == "cpu"
+
+
+def test_add_tab(make_window):
+    from PySide6.QtWidgets import QLabel
+
+    w = make_window(engine_factory=lambda path, device: FakeEngine(0.0))
+    assert w.add_tab(QLabel("train"), "Train") == 1 and w.tabs.tabText(1) == "Train"
+
+
+def test_verdicts_and_attention_reach_the_window(make_window, model_file, qtbot):
+    w = make_window(model=model_file)
+    w.want_verdicts, w.probe = True, (0.5, 0.5)
+    with qtbot.waitSignal(w.frameShown, timeout=10_000) as blocker:
+        draw(w)
+    qtbot.waitUntil(lambda: settled(w), timeout=10_000)
+    result = w.last_frame.result
+    assert [label for label, _ in result.verdicts] and result.verdicts[0][1].ndim == 2
+    assert result.attention and all(abs(a.sum() - 1) < 1e-2 for a in result.attention.values())
+    assert blocker.args[0].job.want_verdicts
