@@ -4,6 +4,13 @@ generated picture and save a screenshot of the window.
     xvfb-run -s "-screen 0 1400x900x24" python scripts/screenshot.py --out docs/screenshot.png \
         [--model PATH]
 
+With `--overlay verdicts` the discriminator's verdicts are drawn over the result (`--branch`
+picks one by its label, `--hover Y,X` hovers the cell at those picture fractions); with
+`--overlay probe` the attention is probed at `--hover Y,X` (default: the centre):
+
+    xvfb-run -s "-screen 0 1400x900x24" python scripts/screenshot.py --out docs/verdicts.png \
+        --overlay verdicts --hover 0.3,0.62
+
 Settings and the autosave go to a temporary folder: the user's own are never touched.
 """
 
@@ -45,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="model file (default: the shipped default model)")
     parser.add_argument("--device", default="cpu", help="device (default: cpu)")
     parser.add_argument("--size", default="1280x720", help="window size, WxH")
+    parser.add_argument("--overlay", choices=("verdicts", "probe"), help="switch an overlay on")
+    parser.add_argument("--branch", help="verdicts: the branch to show, by label (default: first)")
+    parser.add_argument("--hover", help="Y,X picture fractions to hover (verdicts), click (probe)")
     args = parser.parse_args(argv)
 
     scratch = Path(tempfile.mkdtemp(prefix="sketchpad-screenshot-"))
@@ -104,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         return frame is not None and frame.job.job_id == window.service.last_job_id
 
     wait_until(lambda: settled() and not window.service.busy, "the last picture")
+    if args.overlay:
+        show_overlay(window, args, wait_until, settled)
     QTest.qWait(300)  # let the status bar and views repaint
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -119,6 +131,37 @@ def main(argv: list[str] | None = None) -> int:
     window.undo_stack.setClean()  # nothing to ask about on close
     window.close()
     return 0
+
+
+def show_overlay(window, args, wait_until, settled) -> None:
+    """Switch on the overlay the arguments ask for and hover (or click) where they say."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    tab = window.draw_tab
+    action = tab.verdicts_action if args.overlay == "verdicts" else tab.probe_action
+    if not action.isEnabled():
+        raise SystemExit(f"screenshot: {action.toolTip()}")
+    action.trigger()
+    wait_until(lambda: settled() and not window.service.busy, "the overlay's picture")
+    if args.branch:
+        box = tab.overlay_panel.branch_box
+        index = box.findText(args.branch)
+        if index < 0:
+            labels = [box.itemText(i) for i in range(box.count())]
+            raise SystemExit(f"screenshot: no branch {args.branch!r}; the model has {labels}")
+        box.setCurrentIndex(index)
+        box.activated.emit(index)
+    if args.hover:
+        y, x = (float(v) for v in args.hover.split(","))
+        view = window.result_view
+        rect = view.target_rect()
+        pos = QPoint(round(rect.x() + x * rect.width()), round(rect.y() + y * rect.height()))
+        if args.overlay == "probe":
+            QTest.mouseClick(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+            wait_until(lambda: settled() and not window.service.busy, "the probed picture")
+        QTest.mouseMove(view, pos)
+        wait_until(lambda: bool(tab.overlay.hover_cells) or args.overlay == "probe", "the hover")
 
 
 if __name__ == "__main__":

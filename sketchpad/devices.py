@@ -17,6 +17,13 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")
 
 
+def flush_denormals() -> None:
+    """Treat denormal floats as zero on the CPU. Trained weights and activations drift into the
+    denormal range, where x86 arithmetic is ~10× slower (measured here: a trained generator went
+    from 100 ms to 917 ms per frame in fp32). Denormals are far below anything visible."""
+    torch.set_flush_denormal(True)
+
+
 def cpu_has_bf16() -> bool:
     """True when oneDNN runs bf16 convolutions natively on this CPU."""
     try:

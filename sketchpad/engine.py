@@ -18,10 +18,18 @@ import numpy as np
 import torch
 from torch import nn
 
+from models import receptive_fields
 from sketchpad.checkpoint import LoadedModel
-from sketchpad.devices import Precision, choose_precision, describe_device, resolve_device
+from sketchpad.devices import (
+    Precision,
+    choose_precision,
+    describe_device,
+    flush_denormals,
+    resolve_device,
+)
 from sketchpad.errors import DeviceError
 from sketchpad.sketch import tensor_to_rgb
+from sketchpad.verdicts import Branch
 
 Verdicts = list[tuple[str, np.ndarray]]
 
@@ -67,6 +75,7 @@ class Engine:
     `precision` is "auto" (the fast path where the device has one) or "fp32"."""
 
     def __init__(self, model: LoadedModel, device: str = "auto", precision: str = "auto") -> None:
+        flush_denormals()
         self.model = model
         self.requested_precision = precision
         self.requested_device = device
@@ -147,6 +156,23 @@ class Engine:
     @property
     def has_discriminator(self) -> bool:
         return self.model.discriminator is not None
+
+    @property
+    def branches(self) -> list[Branch]:
+        """The discriminator's output maps in the order of `Result.verdicts`: label and
+        receptive field on the model-resolution image (empty without a discriminator)."""
+        d = self.model.discriminator
+        if d is None:
+            return []
+        r = self.model.resolution
+        fields = receptive_fields(d, r)
+        return [Branch(n, f) for n, f in zip(d.branch_names(r), fields, strict=True)]
+
+    @property
+    def attention_levels(self) -> tuple[int, ...]:
+        """Generator levels with self-attention (level l works at resolution / 2^l); a probe
+        returns weights for each."""
+        return tuple(sorted(self.model.generator_config.attention_levels))
 
     def run(self, request: Request) -> Result:
         """Generate for one request. A CUDA failure (out of memory) moves the engine to the CPU

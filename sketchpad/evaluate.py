@@ -12,7 +12,7 @@ from PIL import Image
 from torch import nn
 
 from sketchpad import metrics
-from sketchpad.devices import Precision
+from sketchpad.devices import Precision, flush_denormals
 from sketchpad.sketch import sketch_tensor_to_rgb, tensor_to_rgb
 
 
@@ -27,6 +27,7 @@ def generate_batch(
     generator: nn.Module, sketch: torch.Tensor, precision: Precision, seed: int = 0
 ) -> torch.Tensor:
     """Generator outputs in [-1, 1] float32 on the CPU. Noise (if any) is drawn from `seed`."""
+    flush_denormals()
     device = precision.device
     x = sketch.to(device)
     noise = None

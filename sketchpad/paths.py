@@ -27,6 +27,11 @@ def examples_dir() -> Path:
     return assets_dir() / "examples"
 
 
+def app_icon_path() -> Path:
+    """The app's icon (256 px PNG; `scripts/make_icon.py` draws it)."""
+    return assets_dir() / "icons" / "sketchpad.png"
+
+
 def user_data_dir() -> Path:
     """The user's data folder; `SKETCHPAD_DATA_DIR` overrides it (tests, portable installs)."""
     override = os.environ.get("SKETCHPAD_DATA_DIR")

@@ -163,3 +163,44 @@ def test_cuda_fast_path_matches_fp32(model):
     a = fast.run(Request(0, sketch(), seed=5)).image.astype(np.int16)
     b = slow.run(Request(0, sketch(), seed=5)).image.astype(np.int16)
     assert np.abs(a - b).mean() < 2.0
+
+
+@pytest.mark.parametrize(
+    ("resolution", "d_cfg", "labels"),
+    [
+        (
+            64,
+            DiscriminatorConfig(arch="patch", ndf=2, resolution=64, max_mult=2),
+            ["70 px patches"],
+        ),
+        (
+            64,
+            DiscriminatorConfig(arch="multiscale", ndf=2, num_d=2, resolution=64, max_mult=2),
+            ["scale 1/1, 70 px patches", "scale 1/2, 141 px patches"],
+        ),
+        (
+            128,
+            DiscriminatorConfig(ndf=2, branches=3, resolution=128, max_mult=2),
+            ["70 px patches", "142 px patches", "global"],
+        ),
+    ],
+)
+def test_branches_describe_the_verdict_maps(resolution, d_cfg, labels):
+    torch.manual_seed(0)
+    g_cfg = GeneratorConfig(
+        resolution=resolution, base_width=2, max_width=4, depth=3, attention_levels=(2,)
+    )
+    model = LoadedModel(
+        build_generator(g_cfg).eval(), g_cfg, build_discriminator(d_cfg).eval(), d_cfg, {}
+    )
+    engine = Engine(model, device="cpu", precision="fp32")
+    assert engine.attention_levels == (2,)
+    verdicts = engine.run(
+        Request(0, torch.zeros(1, resolution, resolution), want_verdicts=True)
+    ).verdicts
+    fields = receptive_fields(model.discriminator, resolution)
+    assert [b.label for b in engine.branches] == [label for label, _ in verdicts] == labels
+    for branch, field, (_, probs) in zip(engine.branches, fields, verdicts, strict=True):
+        assert branch.field == field and probs.shape == field.output_size
+    assert [b.is_global for b in engine.branches][-1] == (labels[-1] == "global")
+    assert Engine(tiny_model(with_d=False), device="cpu").branches == []

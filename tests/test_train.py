@@ -90,8 +90,8 @@ def test_resume_equals_uninterrupted(tmp_path, data):
     first = Trainer(config, tmp_path / "split")
     first.run(should_stop=lambda: first.step >= 3)  # stops after 3 steps and saves
     assert first.step == 3
-    second = Trainer(config, tmp_path / "split", resume=True)
-    assert second.step == 3
+    second = Trainer(replace(config, steps=99), tmp_path / "split", resume=True)
+    assert second.step == 3 and second.config.steps == 6  # the saved run's total
     second.run()
     a = load_file(str(tmp_path / "full" / "model.safetensors"))
     b = load_file(str(tmp_path / "split" / "model.safetensors"))

@@ -304,3 +304,17 @@ def test_verdicts_and_attention_reach_the_window(make_window, model_file, qtbot)
     assert [label for label, _ in result.verdicts] and result.verdicts[0][1].ndim == 2
     assert result.attention and all(abs(a.sum() - 1) < 1e-2 for a in result.attention.values())
     assert blocker.args[0].job.want_verdicts
+
+
+def test_train_tab_is_wired_into_the_window(make_window, model_file, qtbot):
+    from sketchpad.ui.app import attach_train_tab
+
+    w = make_window(model=model_file)
+    tab = attach_train_tab(w)
+    assert w.tabs.tabText(w.tabs.indexOf(tab)) == "Train"
+    assert tab.current_model_path_provider() == model_file  # "current model" follows the canvas
+    assert w._close_guards == [tab.confirm_close] and w._shutdown_hooks == [tab.shutdown]
+    w.show()
+    w.add_close_guard(lambda: False)  # e.g. a running trainer the user chose not to leave
+    w.close()
+    assert w.isVisible()  # a guard kept the window open

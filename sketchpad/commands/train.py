@@ -152,7 +152,13 @@ def run(args: argparse.Namespace) -> int:
     stop.install()
     try:
         run_training(
-            config, args.out, init=args.init, resume=args.resume, should_stop=stop, on_event=emit
+            config,
+            args.out,
+            init=args.init,
+            resume=args.resume,
+            resume_steps=args.steps,
+            should_stop=stop,
+            on_event=emit,
         )
     except SketchpadError:
         if mode == "jsonl":

@@ -19,7 +19,12 @@ from torch import nn
 from models import build_discriminator, build_generator, losses
 from sketchpad.checkpoint import LoadedModel, load_model, save_model
 from sketchpad.data import DataWarning, PairDataset, open_source
-from sketchpad.devices import choose_precision, describe_device, resolve_device
+from sketchpad.devices import (
+    choose_precision,
+    describe_device,
+    flush_denormals,
+    resolve_device,
+)
 from sketchpad.errors import ConfigError, SketchpadError, TrainingError
 from sketchpad.evaluate import evaluate, sample_grid
 from sketchpad.train import distributed, events, state
@@ -58,9 +63,12 @@ class Trainer:
         *,
         init: str | Path | None = None,
         resume: bool = False,
+        resume_steps: int | None = None,
         dist_info: distributed.DistInfo | None = None,
         on_event: EventFn | None = None,
     ) -> None:
+        """With `resume`, the run's saved configuration is used; `resume_steps` alone may
+        change its total (the learning-rate schedule follows the new total)."""
         self.run_dir = Path(run_dir)
         self.dist = dist_info or distributed.DistInfo()
         self._emit_fn = on_event or (lambda event: None)
@@ -75,9 +83,9 @@ class Trainer:
                     f"{self.run_dir} holds no run to resume ({CONFIG_NAME} is "
                     "missing); start a new run without --resume"
                 )
-            steps = config.steps
             config = config_from_saved(json.loads(saved.read_text(encoding="utf-8")))
-            config = replace(config, steps=max(steps, 1)) if steps != config.steps else config
+            if resume_steps is not None and resume_steps != config.steps:
+                config = replace(config, steps=resume_steps)  # e.g. to train a run for longer
             self.resume_state, path, problems = state.load_latest_state(self.run_dir)
             for problem in problems:
                 self.log("warning", f"skipped a damaged checkpoint: {problem}")
@@ -149,6 +157,7 @@ class Trainer:
         return t
 
     def _choose_device(self) -> None:
+        flush_denormals()
         self.device = resolve_device(self.config.device)
         if self.dist.enabled and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
@@ -494,6 +503,7 @@ def run_training(
     *,
     init: str | Path | None = None,
     resume: bool = False,
+    resume_steps: int | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     on_event: EventFn | None = None,
 ) -> Path:
@@ -502,7 +512,15 @@ def run_training(
     info = distributed.from_environment()
     trainer: Trainer | None = None
     try:
-        trainer = Trainer(config, run_dir, init=init, resume=resume, dist_info=info, on_event=emit)
+        trainer = Trainer(
+            config,
+            run_dir,
+            init=init,
+            resume=resume,
+            resume_steps=resume_steps,
+            dist_info=info,
+            on_event=emit,
+        )
         return trainer.run(should_stop)
     except SketchpadError as exc:
         if trainer is not None:

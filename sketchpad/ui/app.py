@@ -8,12 +8,15 @@ import sys
 import time
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from sketchpad import __version__
 from sketchpad.devices import DEVICE_CHOICES
+from sketchpad.paths import app_icon_path
 from sketchpad.ui.main_window import MainWindow
 from sketchpad.ui.settings import APPLICATION, ORGANISATION
+from sketchpad.ui.train_tab import TrainTab
 
 _IMPORTED_AT = time.perf_counter()
 
@@ -52,17 +55,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def attach_train_tab(window: MainWindow) -> TrainTab:
+    """The Train tab beside Draw: "Use in canvas" loads the newest exported model, closing
+    the window asks what to do with a running trainer."""
+    tab = TrainTab(current_model=lambda: window.model.path if window.model else None)
+    tab.use_model_requested.connect(window.open_model)
+    tab.restore_model_requested.connect(lambda path: path and window.open_model(path))
+    window.add_tab(tab, "Train")
+    window.add_close_guard(tab.confirm_close)
+    window.add_shutdown_hook(tab.shutdown)
+    return tab
+
+
 def run_app(argv: list[str]) -> int:
     args, qt_args = build_parser().parse_known_args(argv)
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "sketchpad"])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(QIcon(str(app_icon_path())))
+    app.setDesktopFileName("sketchpad")  # Wayland matches packaging/linux/sketchpad.desktop
     if qt_args:
         print(f"sketchpad: ignoring unknown arguments {' '.join(qt_args)}", file=sys.stderr)
 
     leave_a_core_for_the_gui()
     window = MainWindow(device=args.device)
+    attach_train_tab(window)
     app.aboutToQuit.connect(window.shutdown)
     if args.quit_after_first_frame:
 

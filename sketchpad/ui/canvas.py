@@ -75,6 +75,7 @@ class SketchCanvas(QWidget):
         self._size = 6
         self._stroke: _Stroke | None = None
         self._hover: QPointF | None = None
+        self._highlights: list[QRectF] = []
         self.setMouseTracking(True)
         self.setAcceptDrops(True)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -127,6 +128,16 @@ class SketchCanvas(QWidget):
             delta = max(1, round(size * 0.2))
             size = size + delta if steps > 0 else size - delta
         self.set_brush_size(size)
+
+    def highlights(self) -> list[QRectF]:
+        return list(self._highlights)
+
+    def set_highlights(self, rects: list[QRectF]) -> None:
+        """Rectangles (canvas pixels) outlined over the sketch, e.g. the receptive field of the
+        discriminator cell hovered on the result; empty to remove them."""
+        if rects != self._highlights:
+            self._highlights = [QRectF(r) for r in rects]
+            self.update()
 
     # -- edits (each one an undo command) ----------------------------------------------------
 
@@ -273,6 +284,13 @@ class SketchCanvas(QWidget):
         painter.drawImage(rect, self._image)
         painter.setPen(QPen(self.palette().mid().color(), 1))
         painter.drawRect(rect.adjusted(-0.5, -0.5, 0.5, 0.5))
+        if self._highlights:
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            for n, box in enumerate(self._highlights):
+                box = self._to_widget(box).adjusted(1, 1, -1, -1)
+                style = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine)[n % 3]
+                painter.setPen(QPen(QColor(230, 97, 1), 2, style))
+                painter.drawRect(box)
         if self._hover is not None and self.underMouse():
             scale = rect.width() / self.side
             radius = max(self._size * scale / 2, 1.5)

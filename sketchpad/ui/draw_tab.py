@@ -1,9 +1,10 @@
-"""The Draw tab: a tool bar (brush, eraser, size, Live, Generate, Variations) over the canvas
-and the result side by side, resizing together."""
+"""The Draw tab: a tool bar (brush, eraser, size, Live, Generate, Variations, and the overlay
+toggles Verdicts and Probe) over the canvas and the result side by side, resizing together.
+While an overlay is on, a strip under the result holds its selector, opacity and legend."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -17,13 +18,35 @@ from PySide6.QtWidgets import (
 )
 
 from sketchpad.ui.canvas import BRUSH, ERASER, MAX_BRUSH, MIN_BRUSH, SketchCanvas
+from sketchpad.ui.overlay import OFF, PROBE, VERDICTS, ResultOverlay
+from sketchpad.ui.overlay_panel import OverlayPanel
 from sketchpad.ui.result_view import ResultView
+from sketchpad.verdicts import Cell, describe_cells
+
+VERDICTS_TIP = (
+    "Verdicts (V): the discriminator's opinion of every patch of the result, from fake (blue) "
+    "to real (orange); hover a patch to see what it looked at"
+)
+PROBE_TIP = (
+    "Attention probe (P): click a point of the result to see where the generator's "
+    "self-attention looked when it painted it"
+)
+NO_MODEL_TIP = "No model is loaded"
+NO_DISCRIMINATOR_TIP = (
+    "Verdicts unavailable: this model file has no discriminator (it holds the generator only)"
+)
+NO_ATTENTION_TIP = "Attention probe unavailable: this model's generator has no self-attention"
 
 
 class DrawTab(QWidget):
     generateRequested = Signal()
     variationRequested = Signal()
     liveToggled = Signal(bool)
+    overlayRequestChanged = Signal(bool, object)
+    """What the pictures must now come with: (want_verdicts, probe (y, x) fractions or None)."""
+    overlayStatus = Signal(str)
+    """A line for the status bar: the hovered verdict cell(s), or where the attention is
+    probed ("" to clear it)."""
 
     def __init__(self, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,6 +95,19 @@ class DrawTab(QWidget):
         for w in (self.live_box, self.generate_button, self.variations_button):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
+        self.overlay = ResultOverlay(self)
+        self.overlay_panel = OverlayPanel()
+        self.overlay_panel.setVisible(False)
+        self.result_view.set_overlay(self.overlay)
+        self.verdicts_action = QAction("Verdicts", self, checkable=True, shortcut=QKeySequence("V"))
+        self.probe_action = QAction("Probe", self, checkable=True, shortcut=QKeySequence("P"))
+        overlays = QActionGroup(self)
+        overlays.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
+        for action in (self.verdicts_action, self.probe_action):
+            overlays.addAction(action)
+            action.toggled.connect(self._on_overlay_toggled)
+        self._set_overlay_tips(None, None)
+
         bar = QToolBar("Tools")
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         bar.addAction(self.brush_action)
@@ -82,10 +118,20 @@ class DrawTab(QWidget):
         bar.addWidget(self.live_box)
         bar.addWidget(self.generate_button)
         bar.addWidget(self.variations_button)
+        bar.addSeparator()
+        bar.addAction(self.verdicts_action)
+        bar.addAction(self.probe_action)
+
+        self.result_pane = QWidget()
+        pane = QVBoxLayout(self.result_pane)
+        pane.setContentsMargins(0, 0, 0, 0)
+        pane.setSpacing(0)
+        pane.addWidget(self.result_view, 1)
+        pane.addWidget(self.overlay_panel)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.canvas)
-        self.splitter.addWidget(self.result_view)
+        self.splitter.addWidget(self.result_pane)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
@@ -95,12 +141,96 @@ class DrawTab(QWidget):
         layout.addWidget(bar)
         layout.addWidget(self.splitter, 1)
 
+        self.overlay.changed.connect(self.result_view.update)
+        self.overlay.hoverChanged.connect(self._on_hover)
+        self.result_view.pointerMoved.connect(self.overlay.hover)
+        self.result_view.clicked.connect(self._on_result_clicked)
+        self.overlay_panel.branchChosen.connect(self.overlay.set_branch)
+        self.overlay_panel.levelChosen.connect(self.overlay.set_level)
+        self.overlay_panel.opacityChanged.connect(self.overlay.set_opacity)
+        self.overlay.set_opacity(self.overlay_panel.opacity)
+
     @property
     def live(self) -> bool:
         return self.live_box.isChecked()
 
     def set_takes_noise(self, takes_noise: bool) -> None:
         self.variations_button.setVisible(takes_noise)
+
+    # -- overlays ----------------------------------------------------------------------------
+
+    @property
+    def overlay_mode(self) -> str:
+        return self.overlay.mode
+
+    def set_overlay_model(self, branches, attention_levels, resolution: int) -> None:
+        """A model was loaded: what its discriminator and attention offer the overlays."""
+        self.overlay.set_model(tuple(branches), tuple(attention_levels), resolution)
+        self.overlay_panel.set_choices(self.overlay.branch_labels(), self.overlay.level_labels())
+        self._set_overlay_tips(bool(branches), bool(attention_levels))
+        self.overlay_panel.set_mode(self.overlay.mode)
+
+    def show_overlay_result(self, verdicts, attention, probe) -> None:
+        """A new picture arrived with these verdicts / attention (None when not asked for)."""
+        if probe is not None:
+            self.overlay.set_probe(probe)
+        self.overlay.set_result(verdicts, attention)
+
+    def _set_overlay_tips(self, verdicts: bool | None, attention: bool | None) -> None:
+        for action, ok, tip, unavailable in (
+            (self.verdicts_action, verdicts, VERDICTS_TIP, NO_DISCRIMINATOR_TIP),
+            (self.probe_action, attention, PROBE_TIP, NO_ATTENTION_TIP),
+        ):
+            if not ok and action.isChecked():
+                action.setChecked(False)
+            action.setEnabled(bool(ok))
+            action.setToolTip(tip if ok else NO_MODEL_TIP if ok is None else unavailable)
+
+    def _on_overlay_toggled(self) -> None:
+        mode = (
+            VERDICTS
+            if self.verdicts_action.isChecked()
+            else PROBE
+            if self.probe_action.isChecked()
+            else OFF
+        )
+        if mode == self.overlay.mode:
+            return
+        self.overlay.set_mode(mode)
+        self.overlay_panel.set_mode(mode)
+        self.overlay_panel.setVisible(mode != OFF)
+        cursor = Qt.CursorShape.CrossCursor if mode == PROBE else Qt.CursorShape.ArrowCursor
+        self.result_view.setCursor(cursor)
+        self.overlayRequestChanged.emit(
+            mode == VERDICTS, self.overlay.probe if mode == PROBE else None
+        )
+        if mode == PROBE:
+            self.overlayStatus.emit("Attention probe: click the result where you want to look")
+        elif mode == OFF:
+            self.overlayStatus.emit("")
+
+    def _on_result_clicked(self, where: tuple[float, float]) -> None:
+        if self.overlay.mode == PROBE:
+            self.overlay.set_probe(where)
+            self.overlayRequestChanged.emit(False, where)
+            y, x = where
+            self.overlayStatus.emit(
+                f"Attention probe at {100 * x:.0f}% across, {100 * y:.0f}% down: the heatmap "
+                "shows where the generator's self-attention looked to paint that point"
+            )
+
+    def _on_hover(self, cells: list[Cell]) -> None:
+        scale = self.canvas.side / max(1, self.overlay.resolution)
+        shown = [c for c in cells if not c.is_global or len(cells) == 1]
+        self.canvas.set_highlights(
+            [
+                QRectF(left * scale, top * scale, (right - left) * scale, (bottom - top) * scale)
+                for top, left, bottom, right in (c.window for c in shown)
+            ]
+        )
+        marker = sum(c.score for c in cells) / len(cells) if cells else None
+        self.overlay_panel.legend.set_marker(marker)
+        self.overlayStatus.emit(describe_cells(cells))
 
     def _on_live(self, on: bool) -> None:
         self.generate_button.setEnabled(not on)

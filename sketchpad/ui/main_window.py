@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer, Signal
@@ -64,6 +65,8 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._close_guards: list[Callable[[], bool]] = []
+        self._shutdown_hooks: list[Callable[[], None]] = []
         self.setWindowTitle("Sketchpad")
         self.settings = AppSettings(settings)
         self.undo_stack = QUndoStack(self)
@@ -159,6 +162,10 @@ class MainWindow(QMainWindow):
         self.variation_action = self._action(edit, "&Variation", self.new_variation, "Ctrl+R")
         self.variation_action.setEnabled(False)
 
+        view = bar.addMenu("&View")
+        view.addAction(self.draw_tab.verdicts_action)
+        view.addAction(self.draw_tab.probe_action)
+
         model = bar.addMenu("&Model")
         self._action(model, "&Open model…", self.open_model_dialog, "Ctrl+Shift+O")
         self.recent_models_menu = model.addMenu("&Recent")
@@ -191,6 +198,8 @@ class MainWindow(QMainWindow):
         self.draw_tab.generateRequested.connect(self.generate)
         self.draw_tab.variationRequested.connect(self.new_variation)
         self.draw_tab.liveToggled.connect(self._on_live_toggled)
+        self.draw_tab.overlayRequestChanged.connect(self._on_overlay_request)
+        self.draw_tab.overlayStatus.connect(self._show_overlay_status)
         self.service.frameReady.connect(self._on_frame)
         self.service.jobFailed.connect(lambda _id, msg: self.statusBar().showMessage(msg, 8000))
         self.service.modelLoaded.connect(self._on_model_loaded)
@@ -222,6 +231,13 @@ class MainWindow(QMainWindow):
     def add_tab(self, widget: QWidget, title: str) -> int:
         """Add a tab after the Draw tab (the trainer adds its own); returns its index."""
         return self.tabs.addTab(widget, title)
+
+    def add_close_guard(self, guard: Callable[[], bool]) -> None:
+        """`guard()` runs when the window is asked to close; False keeps it open."""
+        self._close_guards.append(guard)
+
+    def add_shutdown_hook(self, hook: Callable[[], None]) -> None:
+        self._shutdown_hooks.append(hook)
 
     # -- dialogs (tests replace these) -------------------------------------------------------
 
@@ -327,6 +343,7 @@ class MainWindow(QMainWindow):
         self._show_device(info.device_text, info.fallback_reason or "")
         self.draw_tab.set_takes_noise(info.takes_noise)
         self.variation_action.setEnabled(info.takes_noise)
+        self.draw_tab.set_overlay_model(info.branches, info.attention_levels, info.resolution)
         self.result_view.set_message("")
         if not info.fallback_reason:
             self.statusBar().showMessage(f"Model {info.name} loaded", 4000)
@@ -380,9 +397,27 @@ class MainWindow(QMainWindow):
         if on:
             self.generate()
 
+    def _on_overlay_request(self, want_verdicts: bool, probe: tuple[float, float] | None) -> None:
+        """An overlay was switched or the probe point moved: ask for what it needs (the
+        verdicts come in the same run as the picture; none are computed while it is off)."""
+        needs_more = (want_verdicts and not self.want_verdicts) or (
+            probe is not None and probe != self.probe
+        )
+        self.want_verdicts, self.probe = want_verdicts, probe
+        if needs_more:
+            self.generate()
+
+    def _show_overlay_status(self, text: str) -> None:
+        if text:
+            self.statusBar().showMessage(text)
+        else:
+            self.statusBar().clearMessage()
+
     def _on_frame(self, frame: Frame) -> None:
         self.last_frame = frame
         self.result_view.set_image(frame.image)
+        result = frame.result
+        self.draw_tab.show_overlay_result(result.verdicts, result.attention, frame.job.probe)
         now = time.perf_counter()
         self._shown.append(now)
         recent = [t for t in self._shown if now - t < 2.0]
@@ -568,11 +603,13 @@ class MainWindow(QMainWindow):
         )
 
     def shutdown(self) -> None:
-        """Stop the inference thread (idempotent)."""
+        """Stop the inference thread and whatever else registered a hook (idempotent)."""
+        for hook in self._shutdown_hooks:
+            hook()
         self.service.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._settle_unsaved():
+        if not all(guard() for guard in self._close_guards) or not self._settle_unsaved():
             event.ignore()
             return
         self._save_settings()

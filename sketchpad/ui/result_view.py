@@ -1,25 +1,39 @@
 """The generated picture, shown square and as large as fits beside the canvas.
 
-Overlays (the discriminator's verdicts, the attention probe) are drawn on top by whoever
-extends this view; `target_rect()` says where the picture lies in widget coordinates.
+Overlays (the discriminator's verdicts, the attention probe) are drawn on top by an overlay
+object (`set_overlay`, see `sketchpad.ui.overlay`); `target_rect()` says where the picture lies
+in widget coordinates. The view reports where the pointer is and where it was clicked, as
+(y, x) fractions of the picture.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPaintEvent, QPen
+from typing import Protocol
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+
+class Overlay(Protocol):
+    def paint(self, painter: QPainter, rect: QRectF) -> None: ...
 
 
 class ResultView(QWidget):
     firstImagePainted = Signal()
     """Emitted once, the first time a generated picture reaches the screen."""
+    pointerMoved = Signal(object)
+    """(y, x) fractions of the picture under the pointer, or None when it is off the picture."""
+    clicked = Signal(object)
+    """(y, x) fractions of the picture where the left button was pressed."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._image: QImage | None = None
         self._message = ""
         self._painted_once = False
+        self._overlay: Overlay | None = None
+        self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(160, 160)
 
@@ -28,6 +42,11 @@ class ResultView(QWidget):
 
     def set_image(self, image: QImage | None) -> None:
         self._image = image
+        self.update()
+
+    def set_overlay(self, overlay: Overlay | None) -> None:
+        """Something that paints over the picture (after it, in the picture's rectangle)."""
+        self._overlay = overlay
         self.update()
 
     def message(self) -> str:
@@ -42,6 +61,33 @@ class ResultView(QWidget):
         side = max(1.0, min(self.width(), self.height()) - 8.0)
         return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
 
+    def fractions(self, pos: QPointF) -> tuple[float, float] | None:
+        """(y, x) picture fractions in [0, 1) of a widget position, None when off the picture."""
+        rect = self.target_rect()
+        y = (pos.y() - rect.y()) / rect.height()
+        x = (pos.x() - rect.x()) / rect.width()
+        return (y, x) if 0 <= y < 1 and 0 <= x < 1 else None
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        self.pointerMoved.emit(
+            self.fractions(event.position()) if self._image is not None else None
+        )
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        where = self.fractions(event.position())
+        if (
+            event.button() == Qt.MouseButton.LeftButton
+            and where is not None
+            and self._image is not None
+        ):
+            self.clicked.emit(where)
+        else:
+            super().mousePressEvent(event)
+
+    def leaveEvent(self, event) -> None:
+        self.pointerMoved.emit(None)
+        super().leaveEvent(event)
+
     def sizeHint(self) -> QSize:
         return QSize(520, 520)
 
@@ -52,6 +98,8 @@ class ResultView(QWidget):
         if self._image is not None:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(rect, self._image)
+            if self._overlay is not None:
+                self._overlay.paint(painter, rect)
         else:
             painter.fillRect(rect, self.palette().base())
         painter.setPen(QPen(self.palette().mid().color(), 1))

@@ -23,10 +23,13 @@ from sketchpad.engine import Request, Result
 from sketchpad.errors import SketchpadError
 from sketchpad.sketch import qimage_to_tensor
 from sketchpad.ui.pictures import rgb_to_qimage
+from sketchpad.verdicts import Branch
 
 
 class EngineLike(Protocol):
-    """What the worker needs of an engine (the real `sketchpad.engine.Engine`, or a fake)."""
+    """What the worker needs of an engine (the real `sketchpad.engine.Engine`, or a fake).
+    `branches` (the discriminator's maps) and `attention_levels` are optional: an engine
+    without them offers no verdict overlay and no attention probe."""
 
     name: str
     resolution: int
@@ -82,6 +85,10 @@ class ModelInfo:
     has_discriminator: bool
     device_text: str
     fallback_reason: str | None
+    branches: tuple[Branch, ...] = ()
+    """The discriminator's output maps, in the order of `Result.verdicts` (for overlays)."""
+    attention_levels: tuple[int, ...] = ()
+    """Generator levels with self-attention (level l works at resolution / 2^l)."""
 
 
 class InferenceWorker(QObject):
@@ -153,6 +160,8 @@ class InferenceWorker(QObject):
             e.has_discriminator,
             e.describe(),
             e.fallback_reason,
+            tuple(getattr(e, "branches", ())),
+            tuple(getattr(e, "attention_levels", ())),
         )
 
 

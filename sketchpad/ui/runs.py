@@ -1,0 +1,222 @@
+"""Training runs on disk, as the Train tab sees them: where new runs go, which runs exist (for
+resume), and whether a run's trainer process is still alive (it may outlive the app).
+
+A run folder is what `sketchpad train --out RUN` writes (config.json, checkpoints/, samples/,
+model.safetensors, metrics.jsonl) plus three files of the tab's own:
+
+    trainer.json     the child process: pid, command, start time
+    progress.jsonl   the trainer's stdout (one JSON event per line), appended by every start
+    trainer.log      the trainer's stderr (tracebacks, warnings)
+
+No Qt here: the tab and the tests read runs through these functions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sketchpad.paths import user_data_dir
+from sketchpad.train.loop import CONFIG_NAME, METRICS_NAME, MODEL_NAME
+from sketchpad.train.state import list_checkpoints
+
+RUNS_FOLDER = "runs"
+PROCESS_FILE = "trainer.json"
+EVENTS_FILE = "progress.jsonl"
+LOG_FILE = "trainer.log"
+OWN_FILES = (PROCESS_FILE, EVENTS_FILE, LOG_FILE)
+
+
+def runs_dir() -> Path:
+    path = user_data_dir() / RUNS_FOLDER
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def new_run_dir(name: str | None = None, now: float | None = None) -> Path:
+    """A new, empty run folder: `runs/NAME` or `runs/YYYYMMDD-HHMMSS` (with -2, -3… when taken)."""
+    base = _safe_name(name) if name else time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    root = runs_dir()
+    candidate, n = root / base, 1
+    while True:
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:
+            n += 1
+            candidate = root / f"{base}-{n}"
+
+
+def _safe_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "-" for c in name.strip())
+    return cleaned.strip(".-") or "run"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    path: Path
+    step: int
+    """The newest checkpoint's step (0: none yet)."""
+    total_steps: int | None
+    data: str | None
+    resolution: int | None
+    has_model: bool
+    running: bool
+    modified: float
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / MODEL_NAME
+
+    @property
+    def finished(self) -> bool:
+        return self.total_steps is not None and self.step >= self.total_steps
+
+    @property
+    def can_resume(self) -> bool:
+        return self.step > 0 and not self.running
+
+    def status(self) -> str:
+        if self.running:
+            return "running"
+        if self.step == 0:
+            return "no checkpoint"
+        return "finished" if self.finished else "stopped"
+
+    def summary(self) -> str:
+        """One line for a list: "20250102-101500 — step 300 / 2000, stopped (openmoji, 128 px)"."""
+        total = f" / {self.total_steps}" if self.total_steps else ""
+        data = self.data
+        if data and data != "openmoji":  # "paired:/long/path/to/shapes" → "shapes"
+            data = Path(data.partition(":")[2] if ":" in data[2:] else data).name or data
+        details = [d for d in (data, f"{self.resolution} px" if self.resolution else "") if d]
+        extra = f" ({', '.join(details)})" if details else ""
+        return f"{self.name} — step {self.step}{total}, {self.status()}{extra}"
+
+
+def read_run(path: Path) -> RunInfo | None:
+    """A run folder's state, or None when `path` holds no run (no config and no live trainer)."""
+    path = Path(path)
+    running = run_process_alive(path)
+    config_file = path / CONFIG_NAME
+    if not config_file.is_file() and not running:
+        return None
+    total = data = resolution = None
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+        total, data, resolution = config.get("steps"), config.get("data"), config.get("resolution")
+    except (OSError, ValueError, AttributeError):
+        pass  # starting (no config yet) or damaged: listed with what is known
+    checkpoints = list_checkpoints(path)
+    times = [p.stat().st_mtime for p in (config_file, path / METRICS_NAME) if p.is_file()]
+    return RunInfo(
+        path=path,
+        step=checkpoints[-1][0] if checkpoints else 0,
+        total_steps=total if isinstance(total, int) else None,
+        data=data if isinstance(data, str) else None,
+        resolution=resolution if isinstance(resolution, int) else None,
+        has_model=(path / MODEL_NAME).is_file(),
+        running=running,
+        modified=max(times, default=path.stat().st_mtime),
+    )
+
+
+def list_runs(root: Path | None = None) -> list[RunInfo]:
+    """Every run under `root` (default: the user's runs folder), newest first."""
+    root = runs_dir() if root is None else Path(root)
+    if not root.is_dir():
+        return []
+    runs = [info for p in root.iterdir() if p.is_dir() and (info := read_run(p)) is not None]
+    return sorted(runs, key=lambda r: (r.modified, r.name), reverse=True)
+
+
+def discard_if_unused(run_dir: Path) -> bool:
+    """Remove a run folder that holds nothing but the tab's own files (a start that failed
+    before training, e.g. on a bad data folder); True when it was removed."""
+    run_dir = Path(run_dir)
+    try:
+        entries = list(run_dir.iterdir())
+    except OSError:
+        return False
+    if any(e.name not in OWN_FILES or e.is_dir() for e in entries):
+        return False
+    for entry in entries:
+        entry.unlink(missing_ok=True)
+    try:
+        run_dir.rmdir()
+    except OSError:
+        return False
+    return True
+
+
+# -- the trainer process ---------------------------------------------------------------------
+
+
+def write_process_file(run_dir: Path, pid: int, command: list[str]) -> None:
+    record = {"pid": pid, "command": command, "started": time.time()}
+    (Path(run_dir) / PROCESS_FILE).write_text(json.dumps(record) + "\n", encoding="utf-8")
+
+
+def read_process_pid(run_dir: Path) -> int | None:
+    try:
+        record = json.loads((Path(run_dir) / PROCESS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    pid = record.get("pid") if isinstance(record, dict) else None
+    return pid if isinstance(pid, int) and pid > 0 else None
+
+
+def run_process_alive(run_dir: Path) -> bool:
+    pid = read_process_pid(run_dir)
+    return pid is not None and pid_alive(pid, expect="train")
+
+
+def pid_alive(pid: int, expect: str | None = None) -> bool:
+    """Whether process `pid` is running (not a zombie). On Linux, `expect` must also appear in
+    its command line, so a recycled pid is not taken for our trainer."""
+    if sys.platform == "win32":
+        return _windows_pid_alive(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    except OSError:
+        return False
+    proc = Path("/proc") / str(pid)
+    if proc.is_dir():
+        try:
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state in ("Z", "X"):
+                return False
+            if expect is not None:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+                return expect.encode() in cmdline
+        except (OSError, IndexError):
+            return False
+    return True
+
+
+def _windows_pid_alive(pid: int) -> bool:
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return False
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return False
+        return code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
