@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from sketchpad.paths import default_model_path
-    from sketchpad.ui.app import leave_a_core_for_the_gui
+    from sketchpad.ui.app import attach_train_tab, leave_a_core_for_the_gui
     from sketchpad.ui.main_window import MainWindow
 
     model = args.model or str(default_model_path())
@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     leave_a_core_for_the_gui()  # as the app does
     settings = QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings, device=args.device)
+    attach_train_tab(window)
     width, height = (int(v) for v in args.size.split("x"))
     window.resize(width, height)
     window.show()
