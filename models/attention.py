@@ -43,9 +43,9 @@ class ConditionalSelfAttention(nn.Module):
 
     def _qkv(self, x: torch.Tensor, sketch: torch.Tensor):
         xs = torch.cat([x, resize_sketch(sketch, x.shape[-2:])], dim=1)
-        q = self.g(xs).flatten(2).transpose(1, 2)  # (B, N, C/r)
-        k = self.f(xs).flatten(2).transpose(1, 2)  # (B, N, C/r)
-        v = self.h(xs).flatten(2).transpose(1, 2)  # (B, N, Cv)
+        q = self.g(xs).flatten(2).transpose(1, 2).contiguous()  # (B, N, C/r)
+        k = self.f(xs).flatten(2).transpose(1, 2).contiguous()  # (B, N, C/r)
+        v = self.h(xs).flatten(2).transpose(1, 2).contiguous()  # (B, N, Cv)
         return q, k, v
 
     def forward(

@@ -257,3 +257,16 @@ def test_configs_name_the_wrong_field():
         DiscriminatorConfig(branches=5)
     with pytest.raises(InvalidConfig, match="ndf"):
         DiscriminatorConfig(ndf=0)
+
+
+def test_csam_never_builds_the_n_by_n_matrix():
+    from torch.profiler import profile
+
+    attn = ConditionalSelfAttention(16, 1).eval()
+    attn.gamma.data.fill_(1.0)
+    x, s = torch.randn(1, 16, 32, 32), torch.rand(1, 1, 32, 32)
+    with torch.inference_mode(), profile() as prof:
+        attn(x, s)
+    names = {e.name for e in prof.events()}
+    assert "aten::_softmax" not in names and "aten::bmm" not in names, names
+    assert any("flash" in n or "efficient" in n for n in names), names
