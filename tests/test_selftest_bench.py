@@ -71,3 +71,11 @@ def test_bench_reports_every_measure(tiny_assets):
     assert report["discriminator"]["with_verdicts_ms"] > 0
     assert set(report["training_images_per_s"]) >= {"fp32"}
     assert "live" not in report
+
+
+def test_live_loop_measures_through_the_gui(tiny_assets, qapp):
+    from sketchpad.ui.bench_live import live_loop_latency
+
+    live = live_loop_latency(tiny_assets, strokes=2, frames=5)
+    assert live["latency"]["median_ms"] > 0 and live["stroke_end_latency"]["p95_ms"] > 0
+    assert live["frame"]["frames"] == 5 and live["frame"]["max_ms"] >= live["frame"]["median_ms"]
