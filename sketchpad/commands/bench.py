@@ -56,7 +56,8 @@ def _fmt(report: dict) -> str:
             f"live loop: {live['latency']['median_ms']:.1f} ms median, "
             f"{live['latency']['p95_ms']:.1f} p95 (event -> shown); "
             f"{report['ratio_live_to_generator']:.2f}x the bare generator; end of a quick stroke "
-            f"{live['stroke_end_latency']['median_ms']:.1f} ms median; canvas frame {live['frame']['median_ms']:.1f} ms median, "
+            f"{live['stroke_end_latency']['median_ms']:.1f} ms median; "
+            f"canvas frame {live['frame']['median_ms']:.1f} ms median, "
             f"{live['frame']['max_ms']:.1f} max"
         )
     if "cuda" in report:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -133,6 +134,7 @@ def _printer(mode: str):
 
 def run(args: argparse.Namespace) -> int:
     from sketchpad.errors import SketchpadError
+    from sketchpad.train import distributed
     from sketchpad.train.config import build_config, load_config_file, overrides_from_args
     from sketchpad.train.loop import run_training
 
@@ -150,6 +152,26 @@ def run(args: argparse.Namespace) -> int:
         return 0
     stop = _StopFlag()
     stop.install()
+    if distributed.from_environment().enabled:
+        # A torchrun worker ends here without tearing down (see run_training).
+        try:
+            run_training(
+                config,
+                args.out,
+                init=args.init,
+                resume=args.resume,
+                resume_steps=args.steps,
+                should_stop=stop,
+                on_event=emit,
+            )
+            code = 0
+        except SketchpadError as exc:
+            if mode != "jsonl":
+                print(f"sketchpad train: error: {exc}", file=sys.stderr)
+            code = 2
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     try:
         run_training(
             config,

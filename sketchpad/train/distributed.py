@@ -42,7 +42,10 @@ def init(info: DistInfo, device: torch.device) -> None:
 
 
 def shutdown(info: DistInfo) -> None:
+    """Leave together: without the barrier a rank that tears down while another is still
+    finishing its last collective can leave that one waiting forever."""
     if info.enabled and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 

@@ -497,6 +497,9 @@ class Trainer:
         self._metrics_line({"step": self.step, "eval": record})
 
 
+_KEEP_ALIVE: list[Trainer] = []
+
+
 def run_training(
     config: TrainConfig,
     run_dir: str | Path,
@@ -521,7 +524,12 @@ def run_training(
             dist_info=info,
             on_event=emit,
         )
-        return trainer.run(should_stop)
+        model = trainer.run(should_stop)
+        if info.enabled:
+            # Freeing DDP's process group with the GIL held can deadlock against gloo's threads
+            # (torch 2.13, CPU): a torchrun worker keeps it and exits without tearing down.
+            _KEEP_ALIVE.append(trainer)
+        return model
     except SketchpadError as exc:
         if trainer is not None:
             trainer.flush_held()
