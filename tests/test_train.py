@@ -315,9 +315,10 @@ def test_two_processes_with_gloo_end_in_sync(tmp_path, data):
     try:
         out, err = proc.communicate(timeout=300)
     finally:
-        if proc.poll() is None:  # never leave the workers behind
+        if proc.poll() is None:  # never leave the workers behind (they get sessions of their own)
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+            subprocess.run(["pkill", "-9", "-f", str(tmp_path)], check=False)
     assert proc.returncode == 0, err[-2000:]
     objs = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     start = next(o for o in objs if o["event"] == "start")
