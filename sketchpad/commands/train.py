@@ -152,26 +152,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     stop = _StopFlag()
     stop.install()
-    if distributed.from_environment().enabled:
-        # A torchrun worker ends here without tearing down (see run_training).
-        try:
-            run_training(
-                config,
-                args.out,
-                init=args.init,
-                resume=args.resume,
-                resume_steps=args.steps,
-                should_stop=stop,
-                on_event=emit,
-            )
-            code = 0
-        except SketchpadError as exc:
-            if mode != "jsonl":
-                print(f"sketchpad train: error: {exc}", file=sys.stderr)
-            code = 2
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
     try:
         run_training(
             config,
@@ -182,10 +162,16 @@ def run(args: argparse.Namespace) -> int:
             should_stop=stop,
             on_event=emit,
         )
-    except SketchpadError:
-        if mode == "jsonl":
-            return 2  # the error event is already on stdout
-        raise
+        code = 0
+    except SketchpadError as exc:
+        if mode != "jsonl":  # in jsonl mode the error event is already on stdout
+            print(f"sketchpad train: error: {exc}", file=sys.stderr)
+        code = 2
     finally:
         close()
-    return 0
+    if distributed.from_environment().enabled:
+        # A torchrun worker ends here without tearing down (see run_training).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
