@@ -17,31 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
+TINY_NETWORK = [
+    *("--resolution", "32", "--batch", "2"),
+    *("--g-base-width", "4", "--g-max-width", "8", "--g-depth", "3", "--g-attention-levels", "1"),
+    *("--d-ndf", "4", "--d-branches", "2"),
+]
+"""Trainer flags for a network small enough to train a step in seconds (also used by tests)."""
+
 TINY_TRAINING = [
-    "--resolution",
-    "32",
-    "--steps",
-    "1",
-    "--batch",
-    "2",
-    "--g-base-width",
-    "4",
-    "--g-max-width",
-    "8",
-    "--g-depth",
-    "3",
-    "--g-attention-levels",
-    "1",
-    "--d-ndf",
-    "4",
-    "--d-branches",
-    "2",
-    "--sample-every",
-    "1",
-    "--eval-limit",
-    "2",
-    "--sample-count",
-    "1",
+    *TINY_NETWORK,
+    *("--steps", "1", "--sample-every", "1", "--eval-limit", "2", "--sample-count", "1"),
 ]
 
 

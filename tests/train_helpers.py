@@ -9,35 +9,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from sketchpad.selftest import TINY_NETWORK
+
 ROOT = Path(__file__).resolve().parent.parent
 
 TINY_FLAGS = [
-    "--resolution",
-    "32",
-    "--batch",
-    "2",
-    "--g-base-width",
-    "4",
-    "--g-max-width",
-    "8",
-    "--g-depth",
-    "3",
-    "--g-attention-levels",
-    "1",
-    "--d-ndf",
-    "4",
-    "--d-branches",
-    "2",
-    "--log-every",
-    "1",
-    "--sample-every",
-    "2",
-    "--eval-limit",
-    "4",
-    "--sample-count",
-    "2",
-    "--precision",
-    "fp32",
+    *TINY_NETWORK,
+    *("--log-every", "1", "--sample-every", "2", "--eval-limit", "4", "--sample-count", "2"),
+    *("--precision", "fp32"),
 ]
 
 
