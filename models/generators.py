@@ -9,7 +9,7 @@ from torch import nn
 from models.attention import ConditionalSelfAttention
 from models.config import GeneratorConfig
 from models.layers import norm_layer
-from models.mru import MaskedResidualUnit, UpMRU
+from models.mru import MaskedResidualUnit, UpMRU, layout_like
 
 
 def sketch_pyramid(sketch: torch.Tensor, levels: int) -> list[torch.Tensor]:
@@ -71,8 +71,8 @@ class MRUGenerator(nn.Module):
         weights[level] is (B, H_l, W_l): where the attention at that level looked when it made
         the feature at the probed position. Without a probe the dict is empty."""
         depth = self.config.depth
-        pyramid = sketch_pyramid(sketch, depth)
         x = self.stem(sketch)
+        pyramid = [layout_like(s, x) for s in sketch_pyramid(sketch, depth)]
         skips = [x]
         for l, unit in enumerate(self.encoder):
             x = unit(x, pyramid[l])
@@ -98,7 +98,7 @@ class MRUGenerator(nn.Module):
                 index = torch.tensor([row * w + col], device=x.device)
                 x, wts = attn(x, pyramid[level], probe=index)
                 weights[level] = wts[:, 0]
-        out = torch.tanh(self.head(torch.cat([x, sketch], dim=1)))
+        out = torch.tanh(self.head(torch.cat([x, pyramid[0]], dim=1)))
         return out, weights
 
 

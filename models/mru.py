@@ -26,6 +26,16 @@ def resize_sketch(sketch: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.adaptive_avg_pool2d(sketch, size)
 
 
+def layout_like(sketch: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The sketch in x's memory layout. A 1-channel tensor passes as contiguous in both layouts,
+    so `.contiguous(memory_format=...)` keeps NCHW strides; `torch.cat([x, sketch])` then falls
+    back to NCHW and every convolution reading it copies it back to channels_last."""
+    channels_last = torch.channels_last
+    if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=channels_last):
+        return sketch.to(memory_format=channels_last)
+    return sketch
+
+
 class MaskedResidualUnit(nn.Module):
     """One MRU. `stride=2` halves the resolution (encoder); see `UpMRU` for the decoder."""
 
@@ -61,7 +71,7 @@ class MaskedResidualUnit(nn.Module):
             self.skip = nn.Identity()
 
     def forward(self, x: torch.Tensor, sketch: torch.Tensor) -> torch.Tensor:
-        s = resize_sketch(sketch, x.shape[-2:])
+        s = layout_like(resize_sketch(sketch, x.shape[-2:]), x)
         xs = torch.cat([x, s], dim=1)
         if self.stride == 1:
             m, n = torch.sigmoid(self.mask_gate(xs)).split(

@@ -21,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from models import GeneratorConfig, UNetGenerator, build_discriminator, build_generator
 from sketchpad.checkpoint import LoadedModel, load_model
-from sketchpad.devices import choose_precision, describe_device, resolve_device
+from sketchpad.devices import app_threads, choose_precision, describe_device, resolve_device
 from sketchpad.engine import Engine, Request
 
 
@@ -137,6 +137,29 @@ def run_bench(
     resolutions: tuple[int, ...] = (128, 256),
     matmul_size: int = 2048,
     train_batch: int = 8,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """`threads` (default: as many as the app uses, `app_threads()`) is set for the whole run,
+    so the latencies are those of the app's inference path; the caller's count is restored."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or app_threads())
+    try:
+        return _measure(
+            model_path, device, repeat, train_steps, gui, resolutions, matmul_size, train_batch
+        )
+    finally:
+        torch.set_num_threads(before)
+
+
+def _measure(
+    model_path: Path,
+    device: str,
+    repeat: int,
+    train_steps: int,
+    gui: bool,
+    resolutions: tuple[int, ...],
+    matmul_size: int,
+    train_batch: int,
 ) -> dict[str, Any]:
     model = load_model(model_path)
     dev = resolve_device(device)
@@ -144,7 +167,7 @@ def run_bench(
     report: dict[str, Any] = {
         "device": describe_device(dev, precision),
         "threads": torch.get_num_threads(),
-        "model": str(model_path),
+        "model": f"{model.name} ({model_path.name})",
     }
     g_cfg = model.generator_config
     latency: dict[str, Any] = {}

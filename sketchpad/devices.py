@@ -7,6 +7,7 @@ bf16 units (AVX512-BF16/AMX), fp16/bf16 on GPUs; `precision="fp32"` turns it off
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
 
 import torch
@@ -22,6 +23,13 @@ def flush_denormals() -> None:
     denormal range, where x86 arithmetic is ~10× slower (measured here: a trained generator went
     from 100 ms to 917 ms per frame in fp32). Denormals are far below anything visible."""
     torch.set_flush_denormal(True)
+
+
+def app_threads() -> int:
+    """Threads the app runs the model on: all cores but one. A thread team as wide as the
+    machine stalls at every barrier when the GUI thread (or another program) takes a core: on
+    2 busy cores a 15 ms generation then took up to a second."""
+    return max(1, (os.cpu_count() or 1) - 1)
 
 
 def cpu_has_bf16() -> bool:

@@ -55,6 +55,29 @@ def test_run_gives_an_image_and_timings(model):
     assert "CPU" in engine.describe()
 
 
+def test_fast_path_feeds_every_convolution_channels_last(model):
+    """A 1-channel sketch looks contiguous in both layouts; concatenated as it comes, it turns
+    [features, sketch] back into NCHW and every convolution reading it pays for a copy."""
+    engine = Engine(model, device="cpu", precision="bf16")
+    seen: list[tuple[str, bool]] = []
+    handles = [
+        module.register_forward_pre_hook(
+            lambda mod, args, name=name: seen.append(
+                (name, args[0].is_contiguous(memory_format=torch.channels_last))
+            )
+        )
+        for name, module in engine._generator.named_modules()
+        if isinstance(module, torch.nn.Conv2d)
+    ]
+    try:
+        engine.run(Request(0, sketch(), seed=1))
+    finally:
+        for h in handles:
+            h.remove()
+    assert len(seen) > 10
+    assert [name for name, ok in seen if not ok] == []
+
+
 def test_fp32_matches_the_master_generator(model):
     engine = Engine(model, device="cpu", precision="fp32")
     assert engine.precision.name == "fp32" and engine.describe().endswith("fp32")

@@ -52,6 +52,7 @@ def test_self_test_fails_without_a_model(tiny_assets, tmp_path, monkeypatch, cap
 
 
 def test_bench_reports_every_measure(tiny_assets):
+    threads_before = torch.get_num_threads()
     report = run_bench(
         tiny_assets,
         device="cpu",
@@ -60,7 +61,10 @@ def test_bench_reports_every_measure(tiny_assets):
         gui=False,
         resolutions=(64, 32),
         matmul_size=128,
+        threads=1,
     )
+    assert report["threads"] == 1 and torch.get_num_threads() == threads_before
+    assert report["model"].endswith(f"({tiny_assets.name})")  # no folder of this machine
     for name in ("default_64", "unet_64", "default_32", "unet_32"):
         modes = report["latency"][name]
         assert "fp32" in modes and len(modes) == 2

@@ -19,6 +19,11 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--repeat", type=int, default=30, help="timed runs per measurement")
     p.add_argument("--train-steps", type=int, default=3)
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads for the whole run (default: as many as the app uses, all cores but one)",
+    )
     p.add_argument("--no-gui", action="store_true", help="skip the end-to-end GUI loop")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
@@ -83,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         repeat=args.repeat,
         train_steps=args.train_steps,
         gui=not args.no_gui,
+        threads=args.threads,
     )
     print(json.dumps(report, indent=2) if args.json else _fmt(report))
     return 0

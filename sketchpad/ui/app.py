@@ -35,12 +35,12 @@ def seconds_since_process_start() -> float:
 
 
 def leave_a_core_for_the_gui() -> None:
-    """Run the model on all cores but one. A thread team as wide as the machine stalls at every
-    barrier when the GUI thread (or another program) takes a core: on 2 busy cores a 15 ms
-    generation then took up to a second."""
+    """Run the model on all cores but one (see `app_threads`)."""
     import torch
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
+    from sketchpad.devices import app_threads
+
+    torch.set_num_threads(app_threads())
 
 
 def build_parser() -> argparse.ArgumentParser:
