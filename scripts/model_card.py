@@ -26,7 +26,7 @@ from sketchpad.bench import generator_latency  # noqa: E402
 from sketchpad.checkpoint import load_model  # noqa: E402
 from sketchpad.data import open_source  # noqa: E402
 from sketchpad.data.augment import _affine, change_thickness  # noqa: E402
-from sketchpad.devices import choose_precision  # noqa: E402
+from sketchpad.devices import app_threads, choose_precision  # noqa: E402
 from sketchpad.evaluate import evaluate, generate_batch, sample_grid  # noqa: E402
 from sketchpad.sketch import sketch_tensor_to_rgb, tensor_to_rgb  # noqa: E402
 
@@ -91,7 +91,9 @@ def main() -> int:
     if args.no_speed:
         (out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
         return 0
-    # speed through the app's inference path (fast path on), beside unet_128, same run
+    # speed through the app's inference path (fast path on, the app's thread count), beside
+    # unet_128, same run
+    torch.set_num_threads(app_threads())
     r = model.resolution
     unet = UNetGenerator(1, 3, r.bit_length() - 1).eval()
     card["speed"] = {

@@ -327,3 +327,48 @@ def test_two_processes_with_gloo_end_in_sync(tmp_path, data):
     done = objs[-1]
     assert done["event"] == "done" and done["ranks_in_sync"] is True
     assert load_model(tmp_path / "ddp" / "model.safetensors").metadata["step"] == 3
+
+
+def test_default_model_script_trains_both_stages_and_resumes(tmp_path):
+    """scripts/train_default.sh: the config's steps, then resumed to the total; run again, it
+    trains nothing more (only evaluates)."""
+    config = tmp_path / "tiny.json"
+    config.write_text(
+        json.dumps(
+            {
+                "data": "openmoji",
+                "resolution": 32,
+                "batch": 2,
+                "steps": 1,
+                "sample_every": 1,
+                "eval_every": 1,
+                "eval_limit": 2,
+                "generator": {"base_width": 4, "max_width": 8, "depth": 3},
+                "discriminator": {"arch": "shared_trunk", "ndf": 4, "branches": 2},
+            }
+        )
+    )
+    wrapper = tmp_path / "sketchpad"
+    wrapper.write_text(f'#!/bin/sh\nexec "{PYTHON}" -m sketchpad "$@"\n')
+    wrapper.chmod(0o755)
+    env = {**cli_env(tmp_path), "SKETCHPAD": str(wrapper), "FIRST_STEPS": "1", "TOTAL_STEPS": "2"}
+    run = tmp_path / "run"
+    script = ROOT / "scripts" / "train_default.sh"
+
+    def dones() -> list[int]:
+        lines = (run / "events.jsonl").read_text().splitlines()
+        return [e["step"] for e in map(json.loads, lines) if e["event"] == "done"]
+
+    for _ in range(2):
+        proc = subprocess.run(
+            [str(script), str(config), str(run)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "identity median" in proc.stdout  # the closing evaluation
+        assert dones() == [1, 2]
+    assert load_model(run / "model.safetensors").metadata["step"] == 2
+    assert json.loads((run / "config.json").read_text())["steps"] == 2
