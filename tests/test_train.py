@@ -175,6 +175,17 @@ def test_fine_tune_from_init_keeps_the_files_networks(tmp_path, data):
     assert all(torch.equal(v, t.g.state_dict()[k]) for k, v in start.items())
 
 
+def test_dry_run_with_init_shows_the_files_networks(tmp_path, data, capsys):
+    Trainer(tiny_config(data, steps=1), tmp_path / "base").run()
+    base = tmp_path / "base" / "model.safetensors"
+    args = ["train", "--init", str(base), "--out", str(tmp_path / "ft"), "--dry-run"]
+    assert main([*args, "--g-base-width", "8", "--resolution", "64", "--d-ndf", "16"]) == 0
+    resolved = json.loads(capsys.readouterr().out)
+    assert resolved["resolution"] == 32 and resolved["generator"]["base_width"] == 4
+    assert resolved["discriminator"]["ndf"] == 4
+    assert not (tmp_path / "ft").exists()
+
+
 def test_config_file_flags_and_validation(tmp_path):
     cfg = tmp_path / "c.json"
     cfg.write_text(json.dumps({"lr_g": 1e-4, "generator": {"base_width": 8}, "steps": 10}))
@@ -329,9 +340,9 @@ def test_two_processes_with_gloo_end_in_sync(tmp_path, data):
     assert load_model(tmp_path / "ddp" / "model.safetensors").metadata["step"] == 3
 
 
-def test_default_model_script_trains_both_stages_and_resumes(tmp_path):
-    """scripts/train_default.sh: the config's steps, then resumed to the total; run again, it
-    trains nothing more (only evaluates)."""
+def test_default_model_script_trains_all_stages_and_resumes(tmp_path):
+    """scripts/train_default.sh: the config's steps, the same run resumed to the total, then a
+    polish fine-tune from its model; run again, it trains nothing more (only evaluates)."""
     config = tmp_path / "tiny.json"
     config.write_text(
         json.dumps(
@@ -343,20 +354,30 @@ def test_default_model_script_trains_both_stages_and_resumes(tmp_path):
                 "sample_every": 1,
                 "eval_every": 1,
                 "eval_limit": 2,
+                "description": "tiny default",
                 "generator": {"base_width": 4, "max_width": 8, "depth": 3},
                 "discriminator": {"arch": "shared_trunk", "ndf": 4, "branches": 2},
             }
         )
     )
+    polish = json.loads((ROOT / "assets" / "default" / "polish.json").read_text())
+    polish.update(steps=1, batch=2, sample_every=1, eval_every=1, eval_limit=2)
+    (tmp_path / "polish.json").write_text(json.dumps(polish))
     wrapper = tmp_path / "sketchpad"
     wrapper.write_text(f'#!/bin/sh\nexec "{PYTHON}" -m sketchpad "$@"\n')
     wrapper.chmod(0o755)
-    env = {**cli_env(tmp_path), "SKETCHPAD": str(wrapper), "FIRST_STEPS": "1", "TOTAL_STEPS": "2"}
+    env = {
+        **cli_env(tmp_path),
+        "SKETCHPAD": str(wrapper),
+        "FIRST_STEPS": "1",
+        "TOTAL_STEPS": "2",
+        "POLISH_CONFIG": str(tmp_path / "polish.json"),
+    }
     run = tmp_path / "run"
     script = ROOT / "scripts" / "train_default.sh"
 
-    def dones() -> list[int]:
-        lines = (run / "events.jsonl").read_text().splitlines()
+    def dones(folder: Path) -> list[int]:
+        lines = (folder / "events.jsonl").read_text().splitlines()
         return [e["step"] for e in map(json.loads, lines) if e["event"] == "done"]
 
     for _ in range(2):
@@ -369,6 +390,9 @@ def test_default_model_script_trains_both_stages_and_resumes(tmp_path):
         )
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert "identity median" in proc.stdout  # the closing evaluation
-        assert dones() == [1, 2]
-    assert load_model(run / "model.safetensors").metadata["step"] == 2
+        assert dones(run) == [1, 2] and dones(run / "polish") == [1]
     assert json.loads((run / "config.json").read_text())["steps"] == 2
+    final = load_model(run / "polish" / "model.safetensors")
+    assert final.metadata["description"] == "tiny default"
+    assert final.generator_config.base_width == 4  # the networks of stage 2, not polish.json's
+    assert json.loads((run / "polish" / "config.json").read_text())["loss"]["l1_weight"] == 1000

@@ -148,6 +148,11 @@ def run(args: argparse.Namespace) -> int:
             emit({"event": "error", "message": str(exc), "step": None})
         raise
     if args.dry_run:
+        if args.init and not args.resume:  # fine-tuning keeps the model file's networks
+            from sketchpad.checkpoint import load_model
+            from sketchpad.train.loop import config_for_init
+
+            config = config_for_init(config, load_model(args.init))
         print(json.dumps(config.to_dict(), indent=2))
         return 0
     stop = _StopFlag()
