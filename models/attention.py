@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.mru import layout_like, resize_sketch
+from models.mru import sketch_like
 
 
 class ConditionalSelfAttention(nn.Module):
@@ -42,7 +42,7 @@ class ConditionalSelfAttention(nn.Module):
         self.gamma = nn.Parameter(torch.zeros(()))
 
     def _qkv(self, x: torch.Tensor, sketch: torch.Tensor):
-        xs = torch.cat([x, layout_like(resize_sketch(sketch, x.shape[-2:]), x)], dim=1)
+        xs = torch.cat([x, sketch_like(sketch, x)], dim=1)
         q = self.g(xs).flatten(2).transpose(1, 2).contiguous()  # (B, N, C/r)
         k = self.f(xs).flatten(2).transpose(1, 2).contiguous()  # (B, N, C/r)
         v = self.h(xs).flatten(2).transpose(1, 2).contiguous()  # (B, N, Cv)

@@ -9,7 +9,7 @@ from torch import nn
 from models.attention import ConditionalSelfAttention
 from models.config import GeneratorConfig
 from models.layers import norm_layer
-from models.mru import MaskedResidualUnit, UpMRU, layout_like
+from models.mru import MaskedResidualUnit, UpMRU, sketch_like
 
 
 def sketch_pyramid(sketch: torch.Tensor, levels: int) -> list[torch.Tensor]:
@@ -72,7 +72,8 @@ class MRUGenerator(nn.Module):
         the feature at the probed position. Without a probe the dict is empty."""
         depth = self.config.depth
         x = self.stem(sketch)
-        pyramid = [layout_like(s, x) for s in sketch_pyramid(sketch, depth)]
+        # in x's layout once here: the pooled levels keep it, so no unit has to convert its own
+        pyramid = sketch_pyramid(sketch_like(sketch, x), depth)
         skips = [x]
         for l, unit in enumerate(self.encoder):
             x = unit(x, pyramid[l])

@@ -26,10 +26,14 @@ def resize_sketch(sketch: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.adaptive_avg_pool2d(sketch, size)
 
 
-def layout_like(sketch: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """The sketch in x's memory layout. A 1-channel tensor passes as contiguous in both layouts,
-    so `.contiguous(memory_format=...)` keeps NCHW strides; `torch.cat([x, sketch])` then falls
-    back to NCHW and every convolution reading it copies it back to channels_last."""
+def sketch_like(sketch: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The sketch at x's size and in x's memory layout, ready for `torch.cat([x, sketch])`.
+
+    A 1-channel tensor passes as contiguous in both layouts, so `.contiguous(memory_format=...)`
+    keeps NCHW strides; `torch.cat` then falls back to NCHW and every convolution reading the
+    result copies it back to channels_last. `.to(memory_format=...)` sets the strides (and
+    returns the sketch itself when they are set already)."""
+    sketch = resize_sketch(sketch, x.shape[-2:])
     channels_last = torch.channels_last
     if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=channels_last):
         return sketch.to(memory_format=channels_last)
@@ -71,7 +75,7 @@ class MaskedResidualUnit(nn.Module):
             self.skip = nn.Identity()
 
     def forward(self, x: torch.Tensor, sketch: torch.Tensor) -> torch.Tensor:
-        s = layout_like(resize_sketch(sketch, x.shape[-2:]), x)
+        s = sketch_like(sketch, x)
         xs = torch.cat([x, s], dim=1)
         if self.stride == 1:
             m, n = torch.sigmoid(self.mask_gate(xs)).split(

@@ -21,7 +21,13 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from models import GeneratorConfig, UNetGenerator, build_discriminator, build_generator
 from sketchpad.checkpoint import LoadedModel, load_model
-from sketchpad.devices import app_threads, choose_precision, describe_device, resolve_device
+from sketchpad.devices import (
+    app_threads,
+    choose_precision,
+    describe_device,
+    resolve_device,
+    torch_threads,
+)
 from sketchpad.engine import Engine, Request
 
 
@@ -141,87 +147,71 @@ def run_bench(
 ) -> dict[str, Any]:
     """`threads` (default: as many as the app uses, `app_threads()`) is set for the whole run,
     so the latencies are those of the app's inference path; the caller's count is restored."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads or app_threads())
-    try:
-        return _measure(
-            model_path, device, repeat, train_steps, gui, resolutions, matmul_size, train_batch
-        )
-    finally:
-        torch.set_num_threads(before)
-
-
-def _measure(
-    model_path: Path,
-    device: str,
-    repeat: int,
-    train_steps: int,
-    gui: bool,
-    resolutions: tuple[int, ...],
-    matmul_size: int,
-    train_batch: int,
-) -> dict[str, Any]:
-    model = load_model(model_path)
-    dev = resolve_device(device)
-    precision = choose_precision(dev, "auto")
-    report: dict[str, Any] = {
-        "device": describe_device(dev, precision),
-        "threads": torch.get_num_threads(),
-        "model": f"{model.name} ({model_path.name})",
-    }
-    g_cfg = model.generator_config
-    latency: dict[str, Any] = {}
-    for res in resolutions:
-        cfg_res = GeneratorConfig(**{**g_cfg.__dict__, "resolution": res})
-        latency[f"default_{res}"] = generator_latency(model.generator, cfg_res, res, device, repeat)
-        unet = UNetGenerator(1, 3, res.bit_length() - 1).eval()  # unet_128: 7 downs
-        latency[f"unet_{res}"] = generator_latency(unet, unet.config, res, device, repeat)
-    report["latency"] = latency
-    base = resolutions[0]
-    fast_key = next(k for k in latency[f"default_{base}"] if k.startswith("fast"))
-    report["ratio_default_to_unet"] = {
-        "resolution": base,
-        "ratio": latency[f"default_{base}"][fast_key]["median_ms"]
-        / latency[f"unet_{base}"][fast_key]["median_ms"],
-    }
-    report["fast_path_mean_abs_diff"] = fast_path_error(model.generator, g_cfg, device)
-
-    peaks = {"fp32": matmul_peak(dev, torch.float32, matmul_size)}
-    if precision.dtype != torch.float32:
-        peaks[precision.name] = matmul_peak(dev, precision.dtype, matmul_size)
-    report["matmul_peak_gflops"] = peaks
-    r = g_cfg.resolution
-    flops = count_flops(model.generator, torch.rand(1, g_cfg.in_channels, r, r))
-    generator_ms = latency[f"default_{r}"][fast_key]["median_ms"] if r in resolutions else None
-    if generator_ms is None:
-        cfg = GeneratorConfig(**{**g_cfg.__dict__})
-        generator_ms = generator_latency(model.generator, cfg, r, device, repeat)[fast_key][
-            "median_ms"
-        ]
-    achieved = flops / (generator_ms / 1000) / 1e9
-    report["generator_gflop"] = flops / 1e9
-    report["achieved_gflops"] = achieved
-    report["fraction_of_peak"] = achieved / peaks.get(precision.name, peaks["fp32"])
-
-    if model.discriminator is not None:
-        report["discriminator"] = discriminator_cost(model, device, repeat)
-    report["training_images_per_s"] = training_rate(model, train_steps, train_batch)
-    if gui:
-        from sketchpad.ui.bench_live import live_loop_latency
-
-        report["live"] = live_loop_latency(model_path)
-        report["ratio_live_to_generator"] = (
-            report["live"]["latency"]["median_ms"] / latency["default_128"][fast_key]["median_ms"]
-        )
-    if torch.cuda.is_available():
-        report["cuda"] = {
-            f"default_{res}": generator_latency(
-                model.generator,
-                GeneratorConfig(**{**g_cfg.__dict__, "resolution": res}),
-                res,
-                "cuda",
-                repeat,
-            )
-            for res in (128, 256, 512)
+    with torch_threads(threads or app_threads()):
+        model = load_model(model_path)
+        dev = resolve_device(device)
+        precision = choose_precision(dev, "auto")
+        report: dict[str, Any] = {
+            "device": describe_device(dev, precision),
+            "threads": torch.get_num_threads(),
+            "model": f"{model.name} ({model_path.name})",
         }
-    return report
+        g_cfg = model.generator_config
+        latency: dict[str, Any] = {}
+        for res in resolutions:
+            cfg_res = GeneratorConfig(**{**g_cfg.__dict__, "resolution": res})
+            latency[f"default_{res}"] = generator_latency(
+                model.generator, cfg_res, res, device, repeat
+            )
+            unet = UNetGenerator(1, 3, res.bit_length() - 1).eval()  # unet_128: 7 downs
+            latency[f"unet_{res}"] = generator_latency(unet, unet.config, res, device, repeat)
+        report["latency"] = latency
+        base = resolutions[0]
+        fast_key = next(k for k in latency[f"default_{base}"] if k.startswith("fast"))
+        report["ratio_default_to_unet"] = {
+            "resolution": base,
+            "ratio": latency[f"default_{base}"][fast_key]["median_ms"]
+            / latency[f"unet_{base}"][fast_key]["median_ms"],
+        }
+        report["fast_path_mean_abs_diff"] = fast_path_error(model.generator, g_cfg, device)
+
+        peaks = {"fp32": matmul_peak(dev, torch.float32, matmul_size)}
+        if precision.dtype != torch.float32:
+            peaks[precision.name] = matmul_peak(dev, precision.dtype, matmul_size)
+        report["matmul_peak_gflops"] = peaks
+        r = g_cfg.resolution
+        flops = count_flops(model.generator, torch.rand(1, g_cfg.in_channels, r, r))
+        generator_ms = latency[f"default_{r}"][fast_key]["median_ms"] if r in resolutions else None
+        if generator_ms is None:
+            cfg = GeneratorConfig(**{**g_cfg.__dict__})
+            generator_ms = generator_latency(model.generator, cfg, r, device, repeat)[fast_key][
+                "median_ms"
+            ]
+        achieved = flops / (generator_ms / 1000) / 1e9
+        report["generator_gflop"] = flops / 1e9
+        report["achieved_gflops"] = achieved
+        report["fraction_of_peak"] = achieved / peaks.get(precision.name, peaks["fp32"])
+
+        if model.discriminator is not None:
+            report["discriminator"] = discriminator_cost(model, device, repeat)
+        report["training_images_per_s"] = training_rate(model, train_steps, train_batch)
+        if gui:
+            from sketchpad.ui.bench_live import live_loop_latency
+
+            report["live"] = live_loop_latency(model_path)
+            report["ratio_live_to_generator"] = (
+                report["live"]["latency"]["median_ms"]
+                / latency["default_128"][fast_key]["median_ms"]
+            )
+        if torch.cuda.is_available():
+            report["cuda"] = {
+                f"default_{res}": generator_latency(
+                    model.generator,
+                    GeneratorConfig(**{**g_cfg.__dict__, "resolution": res}),
+                    res,
+                    "cuda",
+                    repeat,
+                )
+                for res in (128, 256, 512)
+            }
+        return report

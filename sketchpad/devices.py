@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -30,6 +31,17 @@ def app_threads() -> int:
     machine stalls at every barrier when the GUI thread (or another program) takes a core: on
     2 busy cores a 15 ms generation then took up to a second."""
     return max(1, (os.cpu_count() or 1) - 1)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block on `n` intra-op threads, then restore the caller's count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def cpu_has_bf16() -> bool:
