@@ -229,21 +229,25 @@ def test_dry_run_prints_the_resolved_config(tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
-def _start_cli(tmp_path, data, *extra):
-    cmd = [
-        PYTHON,
+def _train_args(data: str, out: Path, *extra: str) -> list[str]:
+    """`-m sketchpad train` on tiny networks, JSON lines on stdout."""
+    return [
         "-m",
         "sketchpad",
         "train",
         "--data",
         data,
         "--out",
-        str(tmp_path / "run"),
+        str(out),
         "--progress",
         "jsonl",
         *TINY_FLAGS,
         *extra,
     ]
+
+
+def _start_cli(tmp_path, data, *extra):
+    cmd = [PYTHON, *_train_args(data, tmp_path / "run", *extra)]
     return subprocess.Popen(
         cmd,
         cwd=ROOT,
@@ -293,27 +297,8 @@ def test_bad_data_in_jsonl_mode_is_an_error_event(tmp_path):
 
 
 def test_two_processes_with_gloo_end_in_sync(tmp_path, data):
-    cmd = [
-        PYTHON,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node=2",
-        "-m",
-        "sketchpad",
-        "train",
-        "--data",
-        data,
-        "--out",
-        str(tmp_path / "ddp"),
-        "--progress",
-        "jsonl",
-        "--steps",
-        "3",
-        "--device",
-        "cpu",
-        *TINY_FLAGS,
-    ]
+    launcher = [PYTHON, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    cmd = [*launcher, *_train_args(data, tmp_path / "ddp", "--steps", "3", "--device", "cpu")]
     proc = subprocess.Popen(
         cmd,
         cwd=ROOT,

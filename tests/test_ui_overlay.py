@@ -2,12 +2,13 @@
 asked of the engine, what is drawn where, and what a model without a discriminator or without
 attention offers. Settings and user data live in tmp_path; nothing blocks offscreen."""
 
+import functools
 import threading
 
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QPoint, QPointF, QRectF, QSettings, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 
@@ -44,29 +45,9 @@ def models(tmp_path_factory):
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("SKETCHPAD_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(
-        "sketchpad.ui.main_window.default_model_path", lambda: tmp_path / "absent.safetensors"
-    )
-    windows = []
-
-    def make(model: str) -> MainWindow:
-        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        w = MainWindow(settings=settings, device="cpu")
-        w.show_error = lambda title, text: None
-        w.ask_save_changes = lambda: "discard"
-        qtbot.addWidget(w)
-        w.resize(900, 520)
-        w.show()
-        windows.append(w)
-        with qtbot.waitSignal(w.frameShown, timeout=10_000):
-            w.start(model)
-        return w
-
-    yield make
-    for w in windows:
-        w.shutdown()
+def make_window(make_window):
+    """The shared factory, shown at the size the positions below assume."""
+    return functools.partial(make_window, show=True)
 
 
 def draw(w: MainWindow, y: float = 200.0) -> None:

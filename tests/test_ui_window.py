@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 
 from models import DiscriminatorConfig, GeneratorConfig, build_discriminator, build_generator
@@ -55,33 +55,6 @@ class FakeEngine:
 
     def describe(self):
         return "Fake CPU"
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("SKETCHPAD_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(
-        "sketchpad.ui.main_window.default_model_path", lambda: tmp_path / "absent.safetensors"
-    )
-    monkeypatch.setattr("sketchpad.ui.main_window.examples_dir", lambda: tmp_path / "examples")
-    windows = []
-
-    def make(engine_factory=None, model=None):
-        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        w = MainWindow(settings=settings, engine_factory=engine_factory, device="cpu")
-        w.errors = []
-        w.show_error = lambda title, text: w.errors.append((title, text))
-        w.ask_save_changes = lambda: "discard"
-        qtbot.addWidget(w)
-        windows.append(w)
-        if model is not None:
-            with qtbot.waitSignal(w.frameShown, timeout=10_000):
-                w.start(model)
-        return w
-
-    yield make
-    for w in windows:
-        w.shutdown()
 
 
 def draw(w: MainWindow, y: float = 64.0, x0: float = 40.0, x1: float = 470.0, steps: int = 5):

@@ -180,37 +180,23 @@ def _hints(cls: type) -> dict[str, Any]:
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per configuration field (default None: "not given")."""
     group = parser.add_argument_group("configuration (every field; see --dry-run)")
-    hints = _hints(TrainConfig)
-    for f in dataclasses.fields(TrainConfig):
-        if f.name in NESTED or f.name in (
-            "resolution",
-            "steps",
-            "batch",
-            "device",
-            "data",
-            "direction",
-        ):
-            continue
+
+    def add(flag: str, dest: str, hint: Any) -> None:
         group.add_argument(
-            f"--{f.name.replace('_', '-')}",
-            dest=f"cfg:{f.name}",
-            type=_converter(hints[f.name]),
-            default=None,
-            metavar="V",
+            f"--{flag}", dest=f"cfg:{dest}", type=_converter(hint), default=None, metavar="V"
         )
+
+    hints = _hints(TrainConfig)
+    own_flags = ("resolution", "steps", "batch", "device", "data", "direction")  # the command's
+    for f in dataclasses.fields(TrainConfig):
+        if f.name not in NESTED and f.name not in own_flags:
+            add(f.name.replace("_", "-"), f.name, hints[f.name])
     for nested, (cls, prefix) in NESTED.items():
         hints = _hints(cls)
         for f in dataclasses.fields(cls):
-            if (nested, f.name) in DERIVED:
-                continue
-            flag = FLAG_RENAMES.get((nested, f.name), prefix + f.name.replace("_", "-"))
-            group.add_argument(
-                f"--{flag}",
-                dest=f"cfg:{nested}.{f.name}",
-                type=_converter(hints[f.name]),
-                default=None,
-                metavar="V",
-            )
+            if (nested, f.name) not in DERIVED:
+                flag = FLAG_RENAMES.get((nested, f.name), prefix + f.name.replace("_", "-"))
+                add(flag, f"{nested}.{f.name}", hints[f.name])
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from sketchpad.ui.pictures import fitted_square
 from sketchpad.ui.undo import PatchCommand
 
 CANVAS_SIDE = 512
@@ -253,8 +254,7 @@ class SketchCanvas(QWidget):
 
     def target_rect(self) -> QRectF:
         """Where the square canvas is shown: as large as fits, centred."""
-        side = max(1.0, min(self.width(), self.height()) - 8.0)
-        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+        return fitted_square(self.width(), self.height())
 
     def _to_image(self, pos: QPointF) -> QPointF:
         rect = self.target_rect()

@@ -1,5 +1,6 @@
 """Pictures in and out of the app: files to canvas images through the shared normalisation,
-arrays to QImages, the side-by-side export, and atomic PNG writes."""
+arrays to QImages, where a square picture is shown in a widget, the side-by-side export, and
+atomic PNG writes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 
 from sketchpad.checkpoint import atomic_write_bytes
@@ -19,6 +20,14 @@ from sketchpad.sketch import (
     sketch_tensor_to_rgb,
     sketch_to_tensor,
 )
+
+
+def fitted_square(width: float, height: float, margin: float = 8.0) -> QRectF:
+    """Where a square picture is shown in a width × height widget: as large as fits inside
+    `margin`, centred."""
+    side = max(1.0, min(width, height) - margin)
+    return QRectF((width - side) / 2, (height - side) / 2, side, side)
+
 
 PAPER_SHARE_OF_DRAWINGS = 0.5
 """A picture with less than this share of its pixels near its paper level is taken for a photo."""

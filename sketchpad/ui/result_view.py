@@ -14,6 +14,8 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from sketchpad.ui.pictures import fitted_square
+
 
 class Overlay(Protocol):
     def paint(self, painter: QPainter, rect: QRectF) -> None: ...
@@ -58,8 +60,7 @@ class ResultView(QWidget):
         self.update()
 
     def target_rect(self) -> QRectF:
-        side = max(1.0, min(self.width(), self.height()) - 8.0)
-        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+        return fitted_square(self.width(), self.height())
 
     def fractions(self, pos: QPointF) -> tuple[float, float] | None:
         """(y, x) picture fractions in [0, 1) of a widget position, None when off the picture."""
