@@ -1,13 +1,11 @@
 """The networks and losses of Sketchpad. PyTorch only: no files, no Qt, no device policy."""
 
 from models.attention import ConditionalSelfAttention
+from models.build import build_discriminator, build_generator
 from models.config import (
     DiscriminatorConfig,
     GeneratorConfig,
-    InvalidConfig,
     LossConfig,
-    build_discriminator,
-    build_generator,
     config_from_dict,
     config_to_dict,
 )
@@ -27,12 +25,15 @@ from models.losses import (
 )
 from models.mru import MaskedResidualUnit, UpMRU
 from models.receptive_field import ReceptiveField, receptive_field_of, receptive_fields
+from models.validation import FieldChecks, InvalidConfig, Limits, field_error
 
 __all__ = [
     "ConditionalSelfAttention",
     "DiscriminatorConfig",
+    "FieldChecks",
     "GeneratorConfig",
     "InvalidConfig",
+    "Limits",
     "LossConfig",
     "MRUGenerator",
     "MaskedResidualUnit",
@@ -49,6 +50,7 @@ __all__ = [
     "d_loss_fake",
     "d_loss_real",
     "feature_matching_loss",
+    "field_error",
     "g_loss",
     "gradient_penalty",
     "l1_loss",

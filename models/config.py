@@ -1,7 +1,9 @@
-"""Typed, validated configurations for the networks and losses, and builders from them.
+"""Typed, validated configurations for the networks and losses (dataclasses only: the builders
+are in `models.build`).
 
 Each config checks itself when built and names the wrong field, so a bad value fails at once
-with a message a user can act on instead of deep inside a forward pass.
+with a message a user can act on instead of deep inside a forward pass. Each one's allowed
+values are data beside it (`LIMITS`, `CHOICES`), which its validation and the UI both read.
 """
 
 from __future__ import annotations
@@ -9,38 +11,23 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from models.layers import NORMS
+from models.validation import (
+    NON_NEGATIVE,
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+    FieldChecks,
+    InvalidConfig,
+    Limits,
+)
 
 OBJECTIVES = ("vanilla", "lsgan", "hinge", "wgangp")
 GENERATOR_ARCHS = ("mru", "unet")
 DISCRIMINATOR_ARCHS = ("patch", "multiscale", "shared_trunk")
-
-
-class InvalidConfig(ValueError):
-    """A configuration field with a bad value. `field` names it."""
-
-    def __init__(self, config: str, field: str, message: str) -> None:
-        super().__init__(f"{config}.{field}: {message}")
-        self.config = config
-        self.field = field
-
-
-def _check(ok: bool, config: str, name: str, message: str) -> None:
-    if not ok:
-        raise InvalidConfig(config, name, message)
-
-
-def _positive(config: Any, *names: str) -> None:
-    for name in names:
-        value = getattr(config, name)
-        _check(
-            isinstance(value, int) and value > 0,
-            type(config).__name__,
-            name,
-            f"must be a positive integer, got {value!r}",
-        )
+UNET_MIN_DEPTH = 5
+"""pix2pix's U-Net has five levels of fixed widths (ngf·1, 2, 4, 8, 8) before the repeated ones."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +35,18 @@ class GeneratorConfig:
     """`arch="mru"`: SketchyGAN-style MRU encoder–decoder with CSAM.
     `arch="unet"`: pix2pix's U-Net; `depth` is its num_downs (7 = unet_128, 8 = unet_256) and
     `base_width` its ngf."""
+
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"arch": GENERATOR_ARCHS, "norm": NORMS}
+    LIMITS: ClassVar[dict[str, Limits]] = {
+        "in_channels": POSITIVE_INT,
+        "out_channels": POSITIVE_INT,
+        "resolution": POSITIVE_INT,
+        "base_width": POSITIVE_INT,
+        "max_width": POSITIVE_INT,
+        "depth": POSITIVE_INT,
+        "attention_reduction": POSITIVE_INT,
+        "noise_channels": NON_NEGATIVE_INT,
+    }
 
     arch: str = "mru"
     in_channels: int = 1
@@ -63,62 +62,50 @@ class GeneratorConfig:
     dropout: bool = False
 
     def __post_init__(self) -> None:
-        name = "GeneratorConfig"
-        _check(
-            self.arch in GENERATOR_ARCHS,
-            name,
-            "arch",
-            f"unknown arch {self.arch!r}; expected one of {', '.join(GENERATOR_ARCHS)}",
-        )
-        _positive(
-            self,
-            "in_channels",
-            "out_channels",
-            "resolution",
-            "base_width",
-            "max_width",
-            "depth",
-            "attention_reduction",
-        )
-        _check(
-            self.norm in NORMS,
-            name,
-            "norm",
-            f"unknown norm {self.norm!r}; expected one of {', '.join(NORMS)}",
-        )
-        _check(self.noise_channels >= 0, name, "noise_channels", "must be 0 or more")
-        _check(
+        check = FieldChecks(self)
+        check.table(self.LIMITS, self.CHOICES)
+        check.require(
             self.resolution % (2**self.depth) == 0,
-            name,
             "resolution",
             f"{self.resolution} is not divisible by 2^depth = {2**self.depth}; "
             f"use a multiple of {2**self.depth} or a smaller depth",
         )
         object.__setattr__(self, "attention_levels", tuple(self.attention_levels))
         for level in self.attention_levels:
-            _check(
+            check.require(
                 isinstance(level, int) and 0 <= level < self.depth,
-                name,
                 "attention_levels",
                 f"level {level!r} is outside 0..{self.depth - 1} (level l works at resolution/2^l)",
             )
         if self.arch == "unet":
-            _check(
+            check.require(
+                self.depth >= UNET_MIN_DEPTH,
+                "depth",
+                f"pix2pix's U-Net needs num_downs >= {UNET_MIN_DEPTH}",
+            )
+            check.require(
                 self.resolution == 2**self.depth,
-                name,
                 "depth",
                 f"pix2pix's U-Net needs resolution = 2^depth (unet_128: depth 7, unet_256: "
                 f"depth 8); got resolution {self.resolution}, depth {self.depth}",
             )
-            _check(
+            check.require(
                 not self.attention_levels,
-                name,
                 "attention_levels",
                 "the U-Net baseline has no attention; use ()",
             )
 
+    @classmethod
+    def pix2pix_unet(cls, resolution: int, ngf: int = 64) -> GeneratorConfig:
+        """pix2pix's unet_<resolution> (1 -> 3 channels): num_downs = log2(resolution), for the
+        largest power of two not above `resolution`."""
+        depth = resolution.bit_length() - 1
+        return cls(
+            arch="unet", resolution=2**depth, depth=depth, base_width=ngf, attention_levels=()
+        )
+
     def width(self, level: int) -> int:
-        """MRU generator: channels at level l (resolution / 2^l)."""
+        """MRU generator: channels at `level` (resolution / 2^level)."""
         return min(self.base_width * 2**level, self.max_width)
 
 
@@ -127,6 +114,20 @@ class DiscriminatorConfig:
     """`patch`: pix2pix's NLayerDiscriminator. `multiscale`: pix2pixHD's `num_d` PatchGANs on
     a downsampled pyramid. `shared_trunk`: `branches` PatchGAN branches of growing depth sharing
     their first `shared_layers` convolutions, the deepest one global."""
+
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"arch": DISCRIMINATOR_ARCHS, "norm": NORMS}
+    LIMITS: ClassVar[dict[str, Limits]] = {
+        "in_channels": POSITIVE_INT,
+        "ndf": POSITIVE_INT,
+        "n_layers": POSITIVE_INT,
+        "max_mult": POSITIVE_INT,
+        "num_d": POSITIVE_INT,
+        "resolution": POSITIVE_INT,
+        "branches": Limits(2, 4, integer=True),
+        "shared_layers": Limits(
+            1, 3, integer=True, why="the finest branch has 3 downsampling layers"
+        ),
+    }
 
     arch: str = "shared_trunk"
     in_channels: int = 4
@@ -141,65 +142,44 @@ class DiscriminatorConfig:
     resolution: int = 128
 
     def __post_init__(self) -> None:
-        name = "DiscriminatorConfig"
-        _check(
-            self.arch in DISCRIMINATOR_ARCHS,
-            name,
-            "arch",
-            f"unknown arch {self.arch!r}; expected one of {', '.join(DISCRIMINATOR_ARCHS)}",
-        )
-        _positive(
-            self,
-            "in_channels",
-            "ndf",
-            "n_layers",
-            "max_mult",
-            "num_d",
-            "resolution",
-            "shared_layers",
-        )
-        _check(
-            self.norm in NORMS,
-            name,
-            "norm",
-            f"unknown norm {self.norm!r}; expected one of {', '.join(NORMS)}",
-        )
-        _check(
-            self.branches in (2, 3, 4),
-            name,
-            "branches",
-            f"must be 2, 3 or 4, got {self.branches!r}",
-        )
-        _check(
-            self.shared_layers <= 3,
-            name,
-            "shared_layers",
-            "at most 3: the finest branch has 3 downsampling layers",
-        )
+        check = FieldChecks(self)
+        check.table(self.LIMITS, self.CHOICES)
+        if self.arch == "shared_trunk":
+            downs = self.global_downs()
+            check.require(
+                self.resolution // 2**downs >= 1 and self.resolution % 2**downs == 0,
+                "resolution",
+                f"a {self.branches}-branch shared-trunk discriminator needs {downs} "
+                f"halvings, which resolution {self.resolution} does not allow; use fewer "
+                f"branches or a resolution divisible by {2**downs}",
+            )
+
+    def patch_downs(self) -> tuple[int, ...]:
+        """Shared trunk: the stride-2 layers of each PatchGAN branch (pix2pix's n_layers)."""
+        return tuple(3 + b for b in range(self.branches - 1))
+
+    def global_downs(self) -> int:
+        """Shared trunk: the stride-2 layers of the global branch, one more than the deepest
+        patch branch at least, and enough to bring the map down to 4×4 or less."""
+        return max(self.branches + 2, math.ceil(math.log2(max(self.resolution / 4, 1))))
 
 
 @dataclass(frozen=True)
 class LossConfig:
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"objective": OBJECTIVES}
+    LIMITS: ClassVar[dict[str, Limits]] = {
+        "l1_weight": Limits(0, 10_000),
+        "feature_matching_weight": NON_NEGATIVE,
+        "gp_weight": NON_NEGATIVE,
+    }
+
     objective: str = "hinge"
     l1_weight: float = 100.0
     feature_matching_weight: float = 10.0
     gp_weight: float = 10.0
 
     def __post_init__(self) -> None:
-        _check(
-            self.objective in OBJECTIVES,
-            "LossConfig",
-            "objective",
-            f"unknown objective {self.objective!r}; expected one of {', '.join(OBJECTIVES)}",
-        )
-        for name in ("l1_weight", "feature_matching_weight", "gp_weight"):
-            value = getattr(self, name)
-            _check(
-                isinstance(value, (int, float)) and math.isfinite(value) and value >= 0,
-                "LossConfig",
-                name,
-                f"must be a finite number ≥ 0, got {value!r}",
-            )
+        FieldChecks(self).table(self.LIMITS, self.CHOICES)
 
 
 C = TypeVar("C")
@@ -231,34 +211,15 @@ def config_from_dict(cls: type[C], data: dict[str, Any]) -> C:
         raise InvalidConfig(cls.__name__, "*", str(exc)) from exc
 
 
-def build_generator(config: GeneratorConfig):
-    from models.generators import MRUGenerator, UNetGenerator
-
-    return MRUGenerator(config) if config.arch == "mru" else UNetGenerator.from_config(config)
-
-
-def build_discriminator(config: DiscriminatorConfig):
-    from models.discriminators import (
-        MultiscaleDiscriminator,
-        PatchDiscriminator,
-        SharedTrunkDiscriminator,
-    )
-
-    if config.arch == "patch":
-        return PatchDiscriminator.from_config(config)
-    if config.arch == "multiscale":
-        return MultiscaleDiscriminator.from_config(config)
-    return SharedTrunkDiscriminator.from_config(config)
-
-
 __all__ = [
+    "DISCRIMINATOR_ARCHS",
+    "GENERATOR_ARCHS",
     "OBJECTIVES",
+    "UNET_MIN_DEPTH",
     "DiscriminatorConfig",
     "GeneratorConfig",
     "InvalidConfig",
     "LossConfig",
-    "build_discriminator",
-    "build_generator",
     "config_from_dict",
     "config_to_dict",
 ]

@@ -11,7 +11,7 @@ activations of each map's path, for feature matching.
 
 from __future__ import annotations
 
-import math
+import dataclasses
 
 import torch
 from torch import nn
@@ -36,6 +36,11 @@ def _block(cin: int, cout: int, stride: int, norm: str, spectral: bool, first: b
     return nn.Sequential(*layers)
 
 
+def _require_arch(network: nn.Module, config: DiscriminatorConfig, arch: str) -> None:
+    if config.arch != arch:
+        raise ValueError(f"{type(network).__name__} needs arch={arch!r}, got {config.arch!r}")
+
+
 def _run(blocks: nn.ModuleList | list[nn.Module], x: torch.Tensor, feats: list[torch.Tensor]):
     for block in blocks:
         x = block(x)
@@ -47,30 +52,18 @@ class PatchDiscriminator(nn.Module):
     """pix2pix's 70×70 PatchGAN (n_layers=3): 4×4 convs, stride 2 then 1, padding 1,
     LeakyReLU 0.2, widths ndf·min(2^n, 8)."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        ndf: int = 64,
-        n_layers: int = 3,
-        norm: str = "batch",
-        *,
-        spectral: bool = False,
-        max_mult: int = 8,
-    ) -> None:
+    def __init__(self, config: DiscriminatorConfig) -> None:
         super().__init__()
-        mult = [min(2**n, max_mult) for n in range(n_layers + 1)]
-        blocks = [_block(in_channels, ndf, 2, norm, spectral, first=True)]
+        _require_arch(self, config, "patch")
+        self.config = config
+        ndf, n_layers, norm, spectral = config.ndf, config.n_layers, config.norm, config.spectral
+        mult = [min(2**n, config.max_mult) for n in range(n_layers + 1)]
+        blocks = [_block(config.in_channels, ndf, 2, norm, spectral, first=True)]
         for n in range(1, n_layers):
             blocks.append(_block(ndf * mult[n - 1], ndf * mult[n], 2, norm, spectral))
         blocks.append(_block(ndf * mult[n_layers - 1], ndf * mult[n_layers], 1, norm, spectral))
         self.blocks = nn.ModuleList(blocks)
         self.out = conv2d(ndf * mult[n_layers], 1, 4, 1, 1, spectral=spectral)
-
-    @classmethod
-    def from_config(cls, c: DiscriminatorConfig) -> PatchDiscriminator:
-        return cls(
-            c.in_channels, c.ndf, c.n_layers, c.norm, spectral=c.spectral, max_mult=c.max_mult
-        )
 
     def branch_layers(self) -> list[list[nn.Module]]:
         return [[*self.blocks, self.out]]
@@ -89,37 +82,13 @@ class MultiscaleDiscriminator(nn.Module):
     """pix2pixHD: `num_d` independent PatchGANs; the input is downsampled between scales by
     AvgPool2d(3, stride 2, padding 1, count_include_pad=False). Output 0 is the full scale."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        ndf: int = 64,
-        n_layers: int = 3,
-        num_d: int = 3,
-        norm: str = "batch",
-        *,
-        spectral: bool = False,
-        max_mult: int = 8,
-    ) -> None:
+    def __init__(self, config: DiscriminatorConfig) -> None:
         super().__init__()
-        self.scales = nn.ModuleList(
-            PatchDiscriminator(
-                in_channels, ndf, n_layers, norm, spectral=spectral, max_mult=max_mult
-            )
-            for _ in range(num_d)
-        )
+        _require_arch(self, config, "multiscale")
+        self.config = config
+        scale = dataclasses.replace(config, arch="patch")
+        self.scales = nn.ModuleList(PatchDiscriminator(scale) for _ in range(config.num_d))
         self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
-
-    @classmethod
-    def from_config(cls, c: DiscriminatorConfig) -> MultiscaleDiscriminator:
-        return cls(
-            c.in_channels,
-            c.ndf,
-            c.n_layers,
-            c.num_d,
-            c.norm,
-            spectral=c.spectral,
-            max_mult=c.max_mult,
-        )
 
     def branch_layers(self) -> list[list[nn.Module]]:
         return [[self.downsample] * i + d.branch_layers()[0] for i, d in enumerate(self.scales)]
@@ -146,58 +115,37 @@ class SharedTrunkDiscriminator(nn.Module):
     n_layers = 3 + b whose first layers are the shared trunk: receptive fields 70, 142, 286 px.
     The last branch keeps downsampling until its map is at most 4×4 (and at least one level
     deeper than the branch before), then a convolution spanning the whole map gives one score:
-    it sees the whole image. Checked at construction with the receptive-field calculator."""
+    it sees the whole image. The config checks that the resolution allows the halvings; the
+    receptive-field calculator checks the built branches."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        ndf: int = 64,
-        branches: int = 3,
-        resolution: int = 128,
-        norm: str = "batch",
-        *,
-        shared_layers: int = 2,
-        spectral: bool = False,
-        max_mult: int = 8,
-    ) -> None:
+    def __init__(self, config: DiscriminatorConfig) -> None:
         super().__init__()
-        if branches not in (2, 3, 4):
-            raise ValueError(f"branches must be 2, 3 or 4, got {branches}")
-        self.resolution = resolution
-        width = [ndf * min(2**n, max_mult) for n in range(16)]
-
-        patch_downs = [3 + b for b in range(branches - 1)]
-        global_downs = max(patch_downs[-1] + 1, math.ceil(math.log2(max(resolution / 4, 1))))
-        side = resolution // 2**global_downs
-        if side < 1 or resolution % 2**global_downs:
-            raise ValueError(
-                f"a {branches}-branch shared-trunk discriminator needs {global_downs} "
-                f"halvings, which resolution {resolution} does not allow; use fewer branches "
-                f"or a resolution divisible by {2**global_downs}"
-            )
+        _require_arch(self, config, "shared_trunk")
+        self.config = config
+        self.resolution = config.resolution
+        norm, spectral, shared = config.norm, config.spectral, config.shared_layers
+        width = [config.ndf * min(2**n, config.max_mult) for n in range(16)]
+        global_downs = config.global_downs()
+        side = config.resolution // 2**global_downs  # the global branch's last map: side × side
+        in_width = [config.in_channels, *width]  # in_width[n]: channels into layer n
         self.trunk = nn.ModuleList(
-            _block(
-                in_channels if n == 0 else width[n - 1], width[n], 2, norm, spectral, first=n == 0
-            )
-            for n in range(shared_layers)
+            _block(in_width[n], width[n], 2, norm, spectral, first=n == 0) for n in range(shared)
         )
         self.branch_blocks = nn.ModuleList()
         self.branch_out = nn.ModuleList()
-        for downs in patch_downs:
+        for downs in config.patch_downs():
             blocks = [
-                _block(width[n - 1], width[n], 2, norm, spectral)
-                for n in range(shared_layers, downs)
+                _block(width[n - 1], width[n], 2, norm, spectral) for n in range(shared, downs)
             ]
             blocks.append(_block(width[downs - 1], width[downs], 1, norm, spectral))
             self.branch_blocks.append(nn.ModuleList(blocks))
             self.branch_out.append(conv2d(width[downs], 1, 4, 1, 1, spectral=spectral))
         blocks = [
-            _block(width[n - 1], width[n], 2, norm, spectral)
-            for n in range(shared_layers, global_downs)
+            _block(width[n - 1], width[n], 2, norm, spectral) for n in range(shared, global_downs)
         ]
         self.branch_blocks.append(nn.ModuleList(blocks))
         self.branch_out.append(conv2d(width[global_downs - 1], 1, side, 1, 0, spectral=spectral))
-        self._validate(resolution)
+        self._validate(config.resolution)
 
     def _validate(self, resolution: int) -> None:
         fields = [receptive_field_of(chain, resolution) for chain in self.branch_layers()]
@@ -213,19 +161,6 @@ class SharedTrunkDiscriminator(nn.Module):
                 f"(receptive field {fields[-1].size}, output {fields[-1].output_size}); "
                 "change the resolution or the number of branches"
             )
-
-    @classmethod
-    def from_config(cls, c: DiscriminatorConfig) -> SharedTrunkDiscriminator:
-        return cls(
-            c.in_channels,
-            c.ndf,
-            c.branches,
-            c.resolution,
-            c.norm,
-            shared_layers=c.shared_layers,
-            spectral=c.spectral,
-            max_mult=c.max_mult,
-        )
 
     def branch_layers(self) -> list[list[nn.Module]]:
         return [

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.attention import ConditionalSelfAttention
-from models.config import GeneratorConfig
+from models.config import UNET_MIN_DEPTH, GeneratorConfig
 from models.layers import norm_layer
 from models.mru import MaskedResidualUnit, UpMRU, sketch_like
 
@@ -24,8 +24,8 @@ class MRUGenerator(nn.Module):
     """Encoder–decoder of MRUs. The sketch is fed in at every scale; U-Net skips join matching
     scales; CSAM blocks follow the decoder units at `config.attention_levels`; tanh RGB out.
 
-    Level l works at resolution / 2^l with `config.width(l)` channels. Optional noise maps
-    (`noise_channels`) enter at the bottleneck, for variations of one sketch.
+    Level `level` works at resolution / 2^level with `config.width(level)` channels. Optional
+    noise maps (`noise_channels`) enter at the bottleneck, for variations of one sketch.
     """
 
     def __init__(self, config: GeneratorConfig) -> None:
@@ -33,26 +33,31 @@ class MRUGenerator(nn.Module):
         if config.arch != "mru":
             raise ValueError(f"MRUGenerator needs arch='mru', got {config.arch!r}")
         self.config = config
-        c, sc, depth = config.width, config.in_channels, config.depth
-        self.stem = nn.Conv2d(sc, c(0), 3, 1, 1)
+        width, depth, norm = config.width, config.depth, config.norm
+        sketch_channels = config.in_channels
+        self.stem = nn.Conv2d(sketch_channels, width(0), 3, 1, 1)
         self.encoder = nn.ModuleList(
-            MaskedResidualUnit(c(l), c(l + 1), sc, stride=2, norm=config.norm) for l in range(depth)
+            MaskedResidualUnit(width(level), width(level + 1), sketch_channels, stride=2, norm=norm)
+            for level in range(depth)
         )
         self.noise_merge: nn.Module | None = None
         if config.noise_channels:
-            self.noise_merge = nn.Conv2d(c(depth) + config.noise_channels, c(depth), 1)
-        self.bottleneck = MaskedResidualUnit(c(depth), c(depth), sc, norm=config.norm)
+            self.noise_merge = nn.Conv2d(width(depth) + config.noise_channels, width(depth), 1)
+        self.bottleneck = MaskedResidualUnit(width(depth), width(depth), sketch_channels, norm=norm)
         # decoder[i] produces level depth-1-i from level depth-i and the skip at its level
         self.decoder = nn.ModuleList(
-            UpMRU(c(l + 1), c(l), c(l), sc, norm=config.norm) for l in reversed(range(depth))
+            UpMRU(width(level + 1), width(level), width(level), sketch_channels, norm=norm)
+            for level in reversed(range(depth))
         )
         self.attention = nn.ModuleDict(
             {
-                str(l): ConditionalSelfAttention(c(l), sc, reduction=config.attention_reduction)
-                for l in config.attention_levels
+                str(level): ConditionalSelfAttention(
+                    width(level), sketch_channels, reduction=config.attention_reduction
+                )
+                for level in config.attention_levels
             }
         )
-        self.head = nn.Conv2d(c(0) + sc, config.out_channels, 3, 1, 1)
+        self.head = nn.Conv2d(width(0) + sketch_channels, config.out_channels, 3, 1, 1)
 
     def forward(self, sketch: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         return self.forward_with_attention(sketch, noise)[0]
@@ -75,8 +80,8 @@ class MRUGenerator(nn.Module):
         # in x's layout once here: the pooled levels keep it, so no unit has to convert its own
         pyramid = sketch_pyramid(sketch_like(sketch, x), depth)
         skips = [x]
-        for l, unit in enumerate(self.encoder):
-            x = unit(x, pyramid[l])
+        for level, unit in enumerate(self.encoder):
+            x = unit(x, pyramid[level])
             skips.append(x)
         if self.noise_merge is not None:
             if noise is None:
@@ -152,49 +157,24 @@ class _UNetBlock(nn.Module):
 
 
 class UNetGenerator(nn.Module):
-    """pix2pix's U-Net generator (unet_128: num_downs=7, unet_256: num_downs=8), the baseline.
-    It takes the sketch as its only input (noise is ignored: pix2pix relies on dropout)."""
+    """pix2pix's U-Net generator, the baseline: `config.depth` is pix2pix's num_downs
+    (unet_128: 7, unet_256: 8) and `config.base_width` its ngf. It takes the sketch as its only
+    input (noise is ignored: pix2pix relies on dropout)."""
 
-    def __init__(
-        self,
-        in_channels: int = 1,
-        out_channels: int = 3,
-        num_downs: int = 7,
-        ngf: int = 64,
-        norm: str = "batch",
-        dropout: bool = False,
-    ) -> None:
+    def __init__(self, config: GeneratorConfig) -> None:
         super().__init__()
-        if num_downs < 5:
-            raise ValueError("pix2pix's U-Net needs num_downs >= 5")
-        self.config = GeneratorConfig(
-            arch="unet",
-            in_channels=in_channels,
-            out_channels=out_channels,
-            resolution=2**num_downs,
-            base_width=ngf,
-            depth=num_downs,
-            norm=norm,
-            attention_levels=(),
-            dropout=dropout,
-        )
+        if config.arch != "unet":
+            raise ValueError(f"UNetGenerator needs arch='unet', got {config.arch!r}")
+        self.config = config
+        ngf, norm, dropout = config.base_width, config.norm, config.dropout
         block = _UNetBlock(ngf * 8, ngf * 8, innermost=True, norm=norm)
-        for _ in range(num_downs - 5):
+        for _ in range(config.depth - UNET_MIN_DEPTH):
             block = _UNetBlock(ngf * 8, ngf * 8, submodule=block, norm=norm, dropout=dropout)
         block = _UNetBlock(ngf * 4, ngf * 8, submodule=block, norm=norm)
         block = _UNetBlock(ngf * 2, ngf * 4, submodule=block, norm=norm)
         block = _UNetBlock(ngf, ngf * 2, submodule=block, norm=norm)
-        self.model = _UNetBlock(out_channels, ngf, in_channels, block, outermost=True, norm=norm)
-
-    @classmethod
-    def from_config(cls, config: GeneratorConfig) -> UNetGenerator:
-        return cls(
-            config.in_channels,
-            config.out_channels,
-            config.depth,
-            config.base_width,
-            config.norm,
-            config.dropout,
+        self.model = _UNetBlock(
+            config.out_channels, ngf, config.in_channels, block, outermost=True, norm=norm
         )
 
     def forward(self, sketch: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:

@@ -21,7 +21,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from models import UNetGenerator  # noqa: E402
+from models import GeneratorConfig, UNetGenerator  # noqa: E402
 from sketchpad.bench import generator_latency  # noqa: E402
 from sketchpad.checkpoint import load_model  # noqa: E402
 from sketchpad.data import open_source  # noqa: E402
@@ -95,7 +95,7 @@ def main() -> int:
     # unet_128, same run
     torch.set_num_threads(app_threads())
     r = model.resolution
-    unet = UNetGenerator(1, 3, r.bit_length() - 1).eval()
+    unet = UNetGenerator(GeneratorConfig.pix2pix_unet(r)).eval()
     card["speed"] = {
         "default": generator_latency(
             model.generator, model.generator_config, r, "cpu", args.repeat

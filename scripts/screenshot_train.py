@@ -115,13 +115,16 @@ def main(argv: list[str] | None = None) -> int:
     wait(lambda: tab.data_panel.summary is not None or tab.data_panel.error, "the data preview")
     if tab.data_panel.error:
         raise SystemExit(f"data preview failed: {tab.data_panel.error}")
+    tab.start_panel.set_choice("scratch")  # a new 64 px network, not the default model's 128 px
     tab.start_training("shapes")
     try:
-        wait(lambda: tab.progress.value() >= args.at or tab.last_end is not None, "training")
+        wait(
+            lambda: tab.monitor.progress.value() >= args.at or tab.last_end is not None, "training"
+        )
         if tab.last_end is not None:
             raise SystemExit(f"training ended early: {tab.last_end.message}")
-        wait(lambda: tab.sample_view.has_image(), "a sample grid")
-        tab.loss_plot.redraw()
+        wait(lambda: tab.monitor.sample_view.has_image(), "a sample grid")
+        tab.monitor.loss_plot.redraw()
         for _ in range(10):
             app.processEvents()
             time.sleep(0.02)
@@ -129,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         if not tab.grab().save(str(out)):
             raise SystemExit(f"could not write {out}")
-        print(f"wrote {out} at step {tab.progress.value()}")
+        print(f"wrote {out} at step {tab.monitor.progress.value()}")
     finally:
         if tab.is_running():
             tab.stop_training()

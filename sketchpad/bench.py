@@ -110,7 +110,8 @@ def discriminator_cost(model: LoadedModel, device: str, repeat: int) -> dict[str
 def training_rate(model: LoadedModel, steps: int, batch: int) -> dict[str, float]:
     """Images/s of the trainer's own step on random pairs at the model's resolution."""
     from sketchpad.train.config import build_config
-    from sketchpad.train.loop import Trainer
+    from sketchpad.train.run import training_device
+    from sketchpad.train.step import GanStep
 
     out = {}
     r = model.resolution
@@ -118,16 +119,17 @@ def training_rate(model: LoadedModel, steps: int, batch: int) -> dict[str, float
     real = torch.rand(batch, 3, r, r) * 2 - 1
     for precision in ("fp32", "auto"):
         config = build_config(None, {"precision": precision, "resolution": r, "batch": batch})
-        trainer = Trainer.for_benchmark(
+        gan = GanStep(
             config,
             build_generator(model.generator_config),
             build_discriminator(model.discriminator_config),
+            *training_device(config),
         )
-        trainer.train_step(sketch, real)  # warm-up: kernel selection
+        gan.train_step(sketch, real)  # warm-up: kernel selection
         t = time.perf_counter()
         for _ in range(steps):
-            trainer.train_step(sketch, real)
-        out["fp32" if precision == "fp32" else trainer.precision.name] = (
+            gan.train_step(sketch, real)
+        out["fp32" if precision == "fp32" else gan.precision.name] = (
             steps * batch / (time.perf_counter() - t)
         )
     return out
@@ -139,14 +141,15 @@ def run_bench(
     device: str = "auto",
     repeat: int = 30,
     train_steps: int = 3,
-    gui: bool = True,
     resolutions: tuple[int, ...] = (128, 256),
     matmul_size: int = 2048,
     train_batch: int = 8,
     threads: int | None = None,
 ) -> dict[str, Any]:
-    """`threads` (default: as many as the app uses, `app_threads()`) is set for the whole run,
-    so the latencies are those of the app's inference path; the caller's count is restored."""
+    """Every measure but the live loop through the GUI (the `bench` command adds that with
+    `add_live_loop`). `threads` (default: as many as the app uses, `app_threads()`) is set for
+    the whole run, so the latencies are those of the app's inference path; the caller's count
+    is restored."""
     with torch_threads(threads or app_threads()):
         model = load_model(model_path)
         dev = resolve_device(device)
@@ -163,7 +166,7 @@ def run_bench(
             latency[f"default_{res}"] = generator_latency(
                 model.generator, cfg_res, res, device, repeat
             )
-            unet = UNetGenerator(1, 3, res.bit_length() - 1).eval()  # unet_128: 7 downs
+            unet = UNetGenerator(GeneratorConfig.pix2pix_unet(res)).eval()
             latency[f"unet_{res}"] = generator_latency(unet, unet.config, res, device, repeat)
         report["latency"] = latency
         base = resolutions[0]
@@ -195,14 +198,6 @@ def run_bench(
         if model.discriminator is not None:
             report["discriminator"] = discriminator_cost(model, device, repeat)
         report["training_images_per_s"] = training_rate(model, train_steps, train_batch)
-        if gui:
-            from sketchpad.ui.bench_live import live_loop_latency
-
-            report["live"] = live_loop_latency(model_path)
-            report["ratio_live_to_generator"] = (
-                report["live"]["latency"]["median_ms"]
-                / latency["default_128"][fast_key]["median_ms"]
-            )
         if torch.cuda.is_available():
             report["cuda"] = {
                 f"default_{res}": generator_latency(
@@ -215,3 +210,14 @@ def run_bench(
                 for res in (128, 256, 512)
             }
         return report
+
+
+def add_live_loop(report: dict[str, Any], live: dict[str, Any]) -> None:
+    """Put the GUI's live-loop measurement (`sketchpad.ui.bench_live`) into a `run_bench`
+    report, with its ratio to the bare generator at 128 px."""
+    generator = report["latency"]["default_128"]
+    fast_key = next(k for k in generator if k.startswith("fast"))
+    report["live"] = live
+    report["ratio_live_to_generator"] = (
+        live["latency"]["median_ms"] / generator[fast_key]["median_ms"]
+    )

@@ -174,7 +174,8 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return meta
 
 
-def _fill(module: nn.Module, prefix: str, f, path: Path) -> None:
+def _load_tensors(module: nn.Module, prefix: str, f, path: Path) -> None:
+    """Load the file's `prefix.*` tensors into `module`, checking names and shapes first."""
     keys = [k for k in f.keys() if k.startswith(prefix + ".")]  # noqa: SIM118 (safe_open)
     expected = module.state_dict()
     missing = sorted(set(expected) - {k[len(prefix) + 1 :] for k in keys})
@@ -216,9 +217,9 @@ def load_model(path: str | Path, *, with_discriminator: bool = True) -> LoadedMo
         raise ModelFileError(f"{path.name}: its network configuration is invalid: {exc}") from exc
     try:
         with safe_open(str(path), framework="pt") as f:
-            _fill(generator, "G", f, path)
+            _load_tensors(generator, "G", f, path)
             if discriminator is not None:
-                _fill(discriminator, "D", f, path)
+                _load_tensors(discriminator, "D", f, path)
     except (SafetensorError, OSError) as exc:
         raise ModelFileError(
             f"{path.name}: its tensors cannot be read ({exc}); the file is probably truncated. "

@@ -27,13 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true", help="run the built-in self test")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"sketchpad.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"sketchpad.commands.{name}":
-                continue  # not built yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"sketchpad.commands.{name}").register(sub)
     return parser
 
 

@@ -13,7 +13,6 @@ Conventions:
 - sketches have their paper level normalised: when the paper looks light grey (a scan, a photo
   of a page), the `PAPER_PERCENTILE` brightness is stretched to white.
 
-Importing this module does not load Qt; `qimage_to_tensor` imports QtGui when called.
 """
 
 from __future__ import annotations
@@ -239,21 +238,6 @@ def image_to_tensor(picture: PictureLike, resolution: int) -> torch.Tensor:
     rgb = _square_resized(to_rgb(picture), resolution)
     values = np.asarray(rgb, dtype=np.float32)  # (R, R, 3)
     return torch.from_numpy(values / 127.5 - 1.0).permute(2, 0, 1).contiguous()
-
-
-def qimage_to_array(qimage: Any) -> np.ndarray:
-    """A QImage's pixels as a (H, W, 4) uint8 RGBA array (not premultiplied)."""
-    from PySide6.QtGui import QImage
-
-    rgba = qimage.convertToFormat(QImage.Format.Format_RGBA8888)
-    w, h, stride = rgba.width(), rgba.height(), rgba.bytesPerLine()
-    buffer = np.frombuffer(rgba.constBits(), dtype=np.uint8, count=h * stride)
-    return buffer.reshape(h, stride)[:, : w * 4].reshape(h, w, 4).copy()
-
-
-def qimage_to_tensor(qimage: Any, resolution: int) -> torch.Tensor:
-    """The GUI path: a canvas QImage as the (1, R, R) ink tensor, identical to sketch_to_tensor."""
-    return sketch_to_tensor(qimage_to_array(qimage), resolution)
 
 
 def photo_to_sketch(

@@ -1,8 +1,53 @@
 import os
+from pathlib import Path
 
 import pytest
+import torch
+
+from models import DiscriminatorConfig, GeneratorConfig, build_discriminator, build_generator
+from sketchpad.checkpoint import save_model
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# The tiny networks the tests share: 32 px, a few channels, built in milliseconds.
+TINY_R = 32
+TINY_G = GeneratorConfig(resolution=TINY_R, base_width=4, max_width=8, depth=3)
+TINY_D = DiscriminatorConfig(ndf=4, branches=2, resolution=TINY_R, max_mult=2)
+
+
+def tiny_networks(
+    g_config: GeneratorConfig = TINY_G,
+    d_config: DiscriminatorConfig | None = TINY_D,
+    *,
+    seed: int = 0,
+    attention: float | None = None,
+):
+    """(generator, discriminator or None), built after `torch.manual_seed(seed)`. With
+    `attention`, every attention block's γ is set to it (random init leaves attention off)."""
+    torch.manual_seed(seed)
+    g = build_generator(g_config)
+    if attention is not None:
+        for block in getattr(g, "attention", {}).values():
+            block.gamma.data.fill_(attention)
+    d = build_discriminator(d_config) if d_config is not None else None
+    return g, d
+
+
+def save_tiny_model(
+    path: str | Path,
+    g_config: GeneratorConfig = TINY_G,
+    d_config: DiscriminatorConfig | None = TINY_D,
+    *,
+    seed: int = 0,
+    attention: float | None = None,
+    name: str = "tiny",
+) -> str:
+    """A tiny model file (generator, and discriminator unless `d_config` is None) at `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    g, d = tiny_networks(g_config, d_config, seed=seed, attention=attention)
+    save_model(path, g, g_config, d, d_config, name=name)
+    return str(path)
 
 
 @pytest.fixture

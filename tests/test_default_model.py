@@ -51,6 +51,7 @@ def test_inspect_reports_a_global_deepest_branch(capsys):
     assert [b["receptive_field"] for b in branches[:2]] == [70, 142]
 
 
+@pytest.mark.slow
 def test_beats_the_identity_baseline_by_a_margin_random_weights_never_reach(held_out):
     fp32 = choose_precision(torch.device("cpu"), "fp32")
     model = load_model(MODEL, with_discriminator=False)

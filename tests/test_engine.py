@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_networks
 
 from models import (
     DiscriminatorConfig,
@@ -22,13 +23,10 @@ D_CFG = DiscriminatorConfig(arch="shared_trunk", ndf=4, branches=2, resolution=R
 
 
 def tiny_model(with_d: bool = True, g_cfg: GeneratorConfig = G_CFG) -> LoadedModel:
-    torch.manual_seed(0)
-    g = build_generator(g_cfg)
-    for attn in getattr(g, "attention", {}).values():
-        attn.gamma.data.fill_(0.5)  # random init leaves attention switched off
-    g.eval()
-    d = build_discriminator(D_CFG).eval() if with_d else None
-    return LoadedModel(g, g_cfg, d, D_CFG if with_d else None, {"name": "tiny"})
+    g, d = tiny_networks(g_cfg, D_CFG if with_d else None, attention=0.5)
+    return LoadedModel(
+        g.eval(), g_cfg, d.eval() if d else None, D_CFG if with_d else None, {"name": "tiny"}
+    )
 
 
 def sketch() -> torch.Tensor:

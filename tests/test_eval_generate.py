@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
+from conftest import TINY_G, save_tiny_model
 from PIL import Image
 
-from models import GeneratorConfig, build_generator
 from sketchpad import metrics
-from sketchpad.checkpoint import save_model
 from sketchpad.cli import main
 from sketchpad.evaluate import identity_images
 from tests.train_helpers import make_paired
@@ -25,9 +26,8 @@ def _isolated(tmp_path, monkeypatch):
 
 @pytest.fixture
 def tiny_model(tmp_path):
-    cfg = GeneratorConfig(resolution=32, base_width=4, max_width=8, depth=3, attention_levels=(1,))
-    torch.manual_seed(0)
-    return save_model(tmp_path / "tiny.safetensors", build_generator(cfg).eval(), cfg)
+    cfg = replace(TINY_G, attention_levels=(1,))
+    return Path(save_tiny_model(tmp_path / "tiny.safetensors", cfg, None))
 
 
 def test_psnr_l1_ssim_known_values():

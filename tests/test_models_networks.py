@@ -28,6 +28,21 @@ def tiny_g(**kw) -> GeneratorConfig:
     return GeneratorConfig(**base)
 
 
+def unet_config(
+    in_channels: int, out_channels: int, depth: int, base_width: int = 64
+) -> GeneratorConfig:
+    """pix2pix's unet_<2^depth>: resolution 2^depth, `depth` num_downs, `base_width` ngf."""
+    return GeneratorConfig(
+        arch="unet",
+        in_channels=in_channels,
+        out_channels=out_channels,
+        resolution=2**depth,
+        depth=depth,
+        base_width=base_width,
+        attention_levels=(),
+    )
+
+
 def n_params(m: torch.nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
 
@@ -160,11 +175,12 @@ def test_generator_probe_weights_per_level():
 
 def test_unet_layouts_match_pix2pix():
     # pix2pix prints "Total number of parameters : 54.414 M" for unet_256 (3 -> 3, ngf 64)
-    assert round(n_params(UNetGenerator(3, 3, 8, 64)) / 1e6, 3) == 54.414
-    assert n_params(UNetGenerator(3, 3, 7, 64)) == n_params(UNetGenerator(3, 3, 8, 64)) - (
+    unet_256 = UNetGenerator(unet_config(3, 3, 8, 64))
+    assert round(n_params(unet_256) / 1e6, 3) == 54.414
+    assert n_params(UNetGenerator(unet_config(3, 3, 7, 64))) == n_params(unet_256) - (
         512 * 512 * 16 + 1024 * 512 * 16 + 4 * 512  # one fewer 8·ngf block: convs and norms
     )
-    u = UNetGenerator(1, 3, 5, ngf=4)
+    u = UNetGenerator(unet_config(1, 3, 5, base_width=4))
     assert u(torch.rand(2, 1, 32, 32)).shape == (2, 3, 32, 32)
     assert (
         build_generator(
@@ -175,7 +191,7 @@ def test_unet_layouts_match_pix2pix():
 
 
 def test_pix2pix_patchgan_reference_numbers():
-    d = PatchDiscriminator(6)
+    d = PatchDiscriminator(DiscriminatorConfig(arch="patch", in_channels=6))
     assert n_params(d) == 2_768_705
     out = d(torch.zeros(1, 3, 256, 256), torch.zeros(1, 3, 256, 256))
     assert isinstance(out, list) and out[0].shape == (1, 1, 30, 30)
@@ -185,14 +201,17 @@ def test_pix2pix_patchgan_reference_numbers():
 
 
 def test_patchgan_has_no_bias_before_batchnorm():
-    d = PatchDiscriminator(4, 8)
+    d = PatchDiscriminator(DiscriminatorConfig(arch="patch", in_channels=4, ndf=8))
     for block in d.blocks[1:]:
         assert block[0].bias is None
-    assert PatchDiscriminator(4, 8, norm="instance").blocks[1][0].bias is not None
+    instance = DiscriminatorConfig(arch="patch", in_channels=4, ndf=8, norm="instance")
+    assert PatchDiscriminator(instance).blocks[1][0].bias is not None
 
 
 def test_multiscale_downsamples_between_scales():
-    d = MultiscaleDiscriminator(4, ndf=4, n_layers=2, num_d=3)
+    d = MultiscaleDiscriminator(
+        DiscriminatorConfig(arch="multiscale", in_channels=4, ndf=4, n_layers=2, num_d=3)
+    )
     pool = d.downsample
     assert (pool.kernel_size, pool.stride, pool.padding, pool.count_include_pad) == (3, 2, 1, False)
     s, x = torch.rand(1, 1, 64, 64), torch.randn(1, 3, 64, 64)
@@ -206,7 +225,16 @@ def test_multiscale_downsamples_between_scales():
 
 @pytest.mark.parametrize(("branches", "resolution"), [(2, 64), (3, 128), (4, 256), (2, 32)])
 def test_shared_trunk_branches_grow_and_the_last_is_global(branches, resolution):
-    d = SharedTrunkDiscriminator(4, ndf=4, branches=branches, resolution=resolution, max_mult=4)
+    d = SharedTrunkDiscriminator(
+        DiscriminatorConfig(
+            arch="shared_trunk",
+            in_channels=4,
+            ndf=4,
+            branches=branches,
+            resolution=resolution,
+            max_mult=4,
+        )
+    )
     s, x = torch.rand(1, 1, resolution, resolution), torch.randn(1, 3, resolution, resolution)
     logits, feats = d(s, x, features=True)
     fields = receptive_fields(d, resolution)
@@ -224,7 +252,11 @@ def test_shared_trunk_branches_grow_and_the_last_is_global(branches, resolution)
 
 def test_shared_trunk_rejects_impossible_resolution():
     with pytest.raises(ValueError, match="resolution"):
-        SharedTrunkDiscriminator(4, ndf=4, branches=4, resolution=48)
+        SharedTrunkDiscriminator(
+            DiscriminatorConfig(
+                arch="shared_trunk", in_channels=4, ndf=4, branches=4, resolution=48
+            )
+        )
 
 
 def test_discriminator_gradients_reach_every_parameter():

@@ -3,7 +3,12 @@
 import pytest
 import torch
 
-from models import MultiscaleDiscriminator, PatchDiscriminator, SharedTrunkDiscriminator
+from models import (
+    DiscriminatorConfig,
+    MultiscaleDiscriminator,
+    PatchDiscriminator,
+    SharedTrunkDiscriminator,
+)
 from models.receptive_field import receptive_field_of, receptive_fields
 
 
@@ -30,7 +35,9 @@ def _linearised(module: torch.nn.Module) -> torch.nn.Module:
 
 @pytest.mark.parametrize("cell", [(0, 0), (3, 5), (13, 13)])
 def test_patchgan_window_matches_gradient_support(cell):
-    d = _linearised(PatchDiscriminator(1, ndf=2, norm="none"))
+    d = _linearised(
+        PatchDiscriminator(DiscriminatorConfig(arch="patch", in_channels=1, ndf=2, norm="none"))
+    )
     rf = receptive_fields(d, 128)[0]
     assert rf.output_size == (14, 14)
 
@@ -47,7 +54,10 @@ def _seq(blocks, x):
 
 
 def test_shared_trunk_windows_match_gradient_support():
-    d = _linearised(SharedTrunkDiscriminator(1, ndf=2, branches=3, resolution=128, norm="none"))
+    config = DiscriminatorConfig(
+        arch="shared_trunk", in_channels=1, ndf=2, branches=3, resolution=128, norm="none"
+    )
+    d = _linearised(SharedTrunkDiscriminator(config))
     fields = receptive_fields(d, 128)
     for b, field in enumerate(fields):
 
@@ -61,14 +71,16 @@ def test_shared_trunk_windows_match_gradient_support():
 
 
 def test_multiscale_fields_include_the_pooling():
-    d = MultiscaleDiscriminator(4, ndf=2, n_layers=3, num_d=2)
+    d = MultiscaleDiscriminator(
+        DiscriminatorConfig(arch="multiscale", in_channels=4, ndf=2, n_layers=3, num_d=2)
+    )
     f0, f1 = receptive_fields(d, 128)
     assert f0.size == 70 and f1.size > 2 * 70 - 5
     assert f1.jump == 2 * f0.jump
 
 
 def test_unclipped_window_and_size_errors():
-    d = PatchDiscriminator(1, ndf=2)
+    d = PatchDiscriminator(DiscriminatorConfig(arch="patch", in_channels=1, ndf=2))
     rf = receptive_field_of(d.branch_layers()[0], 64)
     top, left, bottom, right = rf.window(0, 0, clip=False)
     assert bottom - top == 70 and right - left == 70 and top < 0

@@ -39,6 +39,7 @@ def tiny_assets(tmp_path, monkeypatch):
     return model
 
 
+@pytest.mark.slow
 def test_self_test_passes_and_reports_timings(tiny_assets, capsys):
     assert main(["--self-test"]) == 0
     out = capsys.readouterr().out
@@ -51,6 +52,7 @@ def test_self_test_fails_without_a_model(tiny_assets, tmp_path, monkeypatch, cap
     assert "default model is missing" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_bench_reports_every_measure(tiny_assets):
     threads_before = torch.get_num_threads()
     report = run_bench(
@@ -58,7 +60,6 @@ def test_bench_reports_every_measure(tiny_assets):
         device="cpu",
         repeat=2,
         train_steps=1,
-        gui=False,
         resolutions=(64, 32),
         matmul_size=128,
         threads=1,

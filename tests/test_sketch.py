@@ -17,7 +17,6 @@ from sketchpad.sketch import (
     load_image,
     photo_to_sketch,
     probe_image,
-    qimage_to_tensor,
     sketch_tensor_to_rgb,
     sketch_to_tensor,
     tensor_to_pil,
@@ -235,6 +234,7 @@ def test_canvas_and_dataset_give_identical_tensors(qapp, tmp_path):
     from PySide6.QtGui import QImage, QPainter, QPen
 
     from sketchpad.data import open_source
+    from sketchpad.ui.pictures import qimage_to_tensor
 
     canvas = QImage(48, 30, QImage.Format.Format_ARGB32_Premultiplied)  # as the GUI canvas
     canvas.fill(Qt.GlobalColor.white)

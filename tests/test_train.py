@@ -18,7 +18,7 @@ from sketchpad.cli import main
 from sketchpad.errors import ConfigError, TrainingError
 from sketchpad.train import events, state
 from sketchpad.train.config import build_config
-from sketchpad.train.loop import Trainer
+from sketchpad.train.run import TrainingRun
 from tests.train_helpers import PYTHON, ROOT, TINY_FLAGS, cli_env, make_paired
 
 
@@ -59,9 +59,10 @@ def tiny_config(data: str, **overrides):
     return build_config(None, base)
 
 
+@pytest.mark.slow
 def test_losses_finite_checkpoint_and_model_written(tmp_path, data):
     got: list[dict] = []
-    trainer = Trainer(tiny_config(data), tmp_path / "run", on_event=got.append)
+    trainer = TrainingRun(tiny_config(data), tmp_path / "run", on_event=got.append)
     model = trainer.run()
     for e in got:
         events.check(e)
@@ -82,15 +83,16 @@ def test_losses_finite_checkpoint_and_model_written(tmp_path, data):
     assert Path(sample["path"]).is_file()
 
 
+@pytest.mark.slow
 def test_resume_equals_uninterrupted(tmp_path, data):
     config = tiny_config(data, steps=6, checkpoint_every=100, sample_every=100)
-    full = Trainer(config, tmp_path / "full")
+    full = TrainingRun(config, tmp_path / "full")
     full.run()
 
-    first = Trainer(config, tmp_path / "split")
+    first = TrainingRun(config, tmp_path / "split")
     first.run(should_stop=lambda: first.step >= 3)  # stops after 3 steps and saves
     assert first.step == 3
-    second = Trainer(replace(config, steps=99), tmp_path / "split", resume=True)
+    second = TrainingRun(replace(config, steps=99), tmp_path / "split", resume=True)
     assert second.step == 3 and second.config.steps == 6  # the saved run's total
     second.run()
     a = load_file(str(tmp_path / "full" / "model.safetensors"))
@@ -101,20 +103,20 @@ def test_resume_equals_uninterrupted(tmp_path, data):
 
 
 def test_new_run_refuses_a_used_folder_and_resume_needs_one(tmp_path, data):
-    Trainer(tiny_config(data, steps=2), tmp_path / "run").run()
+    TrainingRun(tiny_config(data, steps=2), tmp_path / "run").run()
     with pytest.raises(TrainingError, match="--resume"):
-        Trainer(tiny_config(data), tmp_path / "run")
+        TrainingRun(tiny_config(data), tmp_path / "run")
     with pytest.raises(TrainingError, match="no run to resume"):
-        Trainer(tiny_config(data), tmp_path / "empty", resume=True)
+        TrainingRun(tiny_config(data), tmp_path / "empty", resume=True)
 
 
 def test_resume_skips_a_damaged_newest_checkpoint(tmp_path, data):
-    t = Trainer(tiny_config(data, steps=4), tmp_path / "run")
+    t = TrainingRun(tiny_config(data, steps=4), tmp_path / "run")
     t.run()
     newest = state.list_checkpoints(tmp_path / "run")[-1][1]
     newest.write_bytes(newest.read_bytes()[:100])
     got: list[dict] = []
-    resumed = Trainer(
+    resumed = TrainingRun(
         tiny_config(data, steps=4), tmp_path / "run", resume=True, on_event=got.append
     )
     assert resumed.step == 2
@@ -137,7 +139,7 @@ def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch)
 
 
 def test_non_finite_loss_names_the_step_and_keeps_the_checkpoint(tmp_path, data, monkeypatch):
-    t = Trainer(tiny_config(data, steps=6, checkpoint_every=2), tmp_path / "run")
+    t = TrainingRun(tiny_config(data, steps=6, checkpoint_every=2), tmp_path / "run")
     real_l1 = __import__("models").losses.l1_loss
 
     def poisoned(fake, target):
@@ -155,28 +157,28 @@ def test_bad_data_and_init_fail_before_training(tmp_path):
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "a.txt").write_text("hello")
     with pytest.raises(Exception, match="(?i)no usable|picture"):
-        Trainer(tiny_config("photos:" + str(tmp_path / "notes")), tmp_path / "run")
+        TrainingRun(tiny_config("photos:" + str(tmp_path / "notes")), tmp_path / "run")
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"not a model")
     with pytest.raises(Exception, match="bad.safetensors"):
-        Trainer(
+        TrainingRun(
             tiny_config("paired:" + str(make_paired(tmp_path / "p"))), tmp_path / "r2", init=bad
         )
     assert not (tmp_path / "run").exists() and not (tmp_path / "r2").exists()
 
 
 def test_fine_tune_from_init_keeps_the_files_networks(tmp_path, data):
-    Trainer(tiny_config(data, steps=2), tmp_path / "base").run()
+    TrainingRun(tiny_config(data, steps=2), tmp_path / "base").run()
     base = tmp_path / "base" / "model.safetensors"
     other = tiny_config(data, steps=2, **{"generator.base_width": 8, "resolution": 64})
-    t = Trainer(other, tmp_path / "ft", init=base)
+    t = TrainingRun(other, tmp_path / "ft", init=base)
     assert t.config.resolution == 32 and t.config.generator.base_width == 4
     start = load_model(base).generator.state_dict()
-    assert all(torch.equal(v, t.g.state_dict()[k]) for k, v in start.items())
+    assert all(torch.equal(v, t.gan.generator.state_dict()[k]) for k, v in start.items())
 
 
 def test_dry_run_with_init_shows_the_files_networks(tmp_path, data, capsys):
-    Trainer(tiny_config(data, steps=1), tmp_path / "base").run()
+    TrainingRun(tiny_config(data, steps=1), tmp_path / "base").run()
     base = tmp_path / "base" / "model.safetensors"
     args = ["train", "--init", str(base), "--out", str(tmp_path / "ft"), "--dry-run"]
     assert main([*args, "--g-base-width", "8", "--resolution", "64", "--d-ndf", "16"]) == 0
@@ -258,6 +260,7 @@ def _start_cli(tmp_path, data, *extra):
     )
 
 
+@pytest.mark.slow
 def test_jsonl_stream_follows_the_schema(tmp_path, data):
     proc = _start_cli(tmp_path, data, "--steps", "3")
     out, err = proc.communicate(timeout=240)
@@ -270,6 +273,7 @@ def test_jsonl_stream_follows_the_schema(tmp_path, data):
     assert objs[0]["total_steps"] == 3 and objs[0]["world_size"] == 1
 
 
+@pytest.mark.slow
 def test_sigterm_saves_and_exits_zero(tmp_path, data):
     proc = _start_cli(tmp_path, data, "--steps", "100000", "--checkpoint-every", "100000")
     seen = []
@@ -296,6 +300,7 @@ def test_bad_data_in_jsonl_mode_is_an_error_event(tmp_path):
     assert objs[-1]["event"] == "error" and "missing" in objs[-1]["message"]
 
 
+@pytest.mark.slow
 def test_two_processes_with_gloo_end_in_sync(tmp_path, data):
     launcher = [PYTHON, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     cmd = [*launcher, *_train_args(data, tmp_path / "ddp", "--steps", "3", "--device", "cpu")]
@@ -325,6 +330,7 @@ def test_two_processes_with_gloo_end_in_sync(tmp_path, data):
     assert load_model(tmp_path / "ddp" / "model.safetensors").metadata["step"] == 3
 
 
+@pytest.mark.slow
 def test_default_model_script_trains_all_stages_and_resumes(tmp_path):
     """scripts/train_default.sh: the config's steps, the same run resumed to the total, then a
     polish fine-tune from its model; run again, it trains nothing more (only evaluates)."""

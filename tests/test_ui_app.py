@@ -6,20 +6,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import TINY_G, save_tiny_model
 from PySide6.QtCore import QSettings
 
-from models import GeneratorConfig, build_generator
-from sketchpad.checkpoint import save_model
 from sketchpad.ui import app as app_module
 from sketchpad.ui.main_window import NO_MODEL_TEXT, MainWindow
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_the_app_shows_its_first_picture(tmp_path):
     """End to end in a child process (its settings and user data in tmp_path)."""
-    cfg = GeneratorConfig(resolution=32, base_width=4, max_width=8, depth=3)
-    path = save_model(tmp_path / "m.safetensors", build_generator(cfg).eval(), cfg, name="m")
+    path = save_tiny_model(tmp_path / "m.safetensors", TINY_G, None, name="m")
     env = {
         **os.environ,
         "QT_QPA_PLATFORM": "offscreen",

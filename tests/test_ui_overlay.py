@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 import pytest
-import torch
+from conftest import tiny_networks
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
@@ -32,13 +32,10 @@ UNET_CFG = GeneratorConfig(arch="unet", resolution=R, depth=5, base_width=4, att
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("models")
     full, bare, unet = (folder / f"{n}.safetensors" for n in ("full", "bare", "unet"))
-    g = build_generator(G_CFG)
-    for attn in g.attention.values():
-        attn.gamma.data.fill_(0.5)  # random init leaves attention switched off
-    save_model(full, g, G_CFG, build_discriminator(D_CFG), D_CFG, name="full")
+    g, d = tiny_networks(G_CFG, D_CFG, attention=0.5)
+    save_model(full, g, G_CFG, d, D_CFG, name="full")
     save_model(bare, g, G_CFG, name="bare")
     save_model(unet, build_generator(UNET_CFG), UNET_CFG, name="unet")
     return {"full": str(full), "bare": str(bare), "unet": str(unet)}

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+from conftest import save_tiny_model
 from PIL import Image
 
-from models import DiscriminatorConfig, GeneratorConfig, build_discriminator, build_generator
-from sketchpad.checkpoint import save_model
-from sketchpad.ui import runs, train_process
+from sketchpad.train import child, runs
+from sketchpad.train.child import child_environment, trainer_command
+from sketchpad.train.events import format_duration
 from sketchpad.ui.loss_plot import LossPlot, Series
 from sketchpad.ui.train_data import DataPanel
-from sketchpad.ui.train_process import child_environment, trainer_command
-from sketchpad.ui.train_tab import TrainTab, format_duration
+from sketchpad.ui.train_state import TrainState
+from sketchpad.ui.train_tab import TrainTab
 from tests.train_helpers import make_paired
 
 R = 32
@@ -40,12 +40,7 @@ def user_dirs(tmp_path, monkeypatch):
 
 @pytest.fixture
 def tiny_model(tmp_path) -> str:
-    g = GeneratorConfig(resolution=R, base_width=4, max_width=8, depth=3)
-    d = DiscriminatorConfig(ndf=4, branches=2, resolution=R, max_mult=2)
-    torch.manual_seed(0)
-    path = tmp_path / "tiny.safetensors"
-    save_model(path, build_generator(g), g, build_discriminator(d), d, name="tiny")
-    return str(path)
+    return save_tiny_model(tmp_path / "tiny.safetensors")
 
 
 def make_tab(qtbot, **kwargs) -> TrainTab:
@@ -74,7 +69,7 @@ def test_trainer_command_from_source_and_from_the_bundle(monkeypatch):
 
 def test_child_environment_finds_this_source_tree_and_takes_overrides():
     env = child_environment({"SKETCHPAD_DATA_DIR": "elsewhere"})
-    root = str(Path(train_process.__file__).resolve().parent.parent.parent)
+    root = str(Path(child.__file__).resolve().parent.parent.parent)
     assert env["PYTHONPATH"].split(os.pathsep)[0] == root
     assert env["SKETCHPAD_DATA_DIR"] == "elsewhere" and int(env["OMP_NUM_THREADS"]) >= 1
 
@@ -284,7 +279,7 @@ def fake_trainer(tmp_path, monkeypatch):
         script = tmp_path / f"fake_train_{mode}.py"
         script.write_text(textwrap.dedent(FAKE_TRAINER.format(mode=mode, sample=str(sample))))
         monkeypatch.setattr(
-            train_process, "trainer_command", lambda args: (sys.executable, [str(script), *args])
+            child, "trainer_command", lambda args: (sys.executable, [str(script), *args])
         )
 
     return install
@@ -297,16 +292,20 @@ def test_events_drive_progress_curves_sample_and_log(qtbot, fake_trainer):
     try:
         assert tab.start_training("fake")
         assert tab.is_running() and not tab.start_button.isEnabled()
-        qtbot.waitUntil(lambda: tab.sample_view.has_image(), timeout=15_000)
-        qtbot.waitUntil(lambda: tab.progress.value() == 4, timeout=5_000)
-        assert tab.state == "running" and tab.progress.maximum() == 40
+        qtbot.waitUntil(lambda: tab.monitor.sample_view.has_image(), timeout=15_000)
+        qtbot.waitUntil(lambda: tab.monitor.progress.value() == 4, timeout=5_000)
+        assert tab.state is TrainState.RUNNING and tab.monitor.progress.maximum() == 40
         assert (
-            "12.5 images/s" in tab.progress.format() and "1 min 40 s left" in tab.progress.format()
+            "12.5 images/s" in tab.monitor.progress.format()
+            and "1 min 40 s left" in tab.monitor.progress.format()
         )
-        qtbot.waitUntil(lambda: tab.loss_plot.redraws > 0, timeout=5_000)
-        assert len(tab.loss_plot.series["g_adv"]) == 4
-        assert "Warning: a fake warning" in tab.log_view.toPlainText()
-        assert tab.runs_box.currentData() == str(tab.run_dir) and not tab.runs_box.isEnabled()
+        qtbot.waitUntil(lambda: tab.monitor.loss_plot.redraws > 0, timeout=5_000)
+        assert len(tab.monitor.loss_plot.series["g_adv"]) == 4
+        assert "Warning: a fake warning" in tab.monitor.log_view.toPlainText()
+        assert (
+            tab.runs_bar.runs_box.currentData() == str(tab.run_dir)
+            and not tab.runs_bar.runs_box.isEnabled()
+        )
 
         # Closing the app while training: cancel keeps everything as it is; keep leaves the
         # trainer running on its own; a new tab follows it again.
@@ -319,8 +318,8 @@ def test_events_drive_progress_curves_sample_and_log(qtbot, fake_trainer):
         again = TrainTab()
         qtbot.addWidget(again)
         assert again.is_running() and again.process.pid == pid
-        qtbot.waitUntil(lambda: again.progress.value() == 4, timeout=5_000)  # replayed
-        assert again.sample_view.has_image()
+        qtbot.waitUntil(lambda: again.monitor.progress.value() == 4, timeout=5_000)  # replayed
+        assert again.monitor.sample_view.has_image()
         again.stop_training()  # the fake ignores nothing: SIGTERM ends it
         with qtbot.waitSignal(again.process.ended, timeout=10_000) as ended:
             pass
@@ -339,10 +338,10 @@ def test_a_crash_shows_the_error_with_the_last_log_lines(qtbot, fake_trainer):
         tab.start_training()
     end = ended.args[0]
     assert end.outcome == "crashed" and end.exit_code == 3
-    text = tab.error_text()
+    text = tab.monitor.error_text()
     assert "The trainer crashed" in text and "exit code 3" in text
     assert "RuntimeError: boom in the trainer" in text
-    assert "boom in the trainer" in tab.log_view.toPlainText()
+    assert "boom in the trainer" in tab.monitor.log_view.toPlainText()
     assert not tab.is_running() and tab.start_button.isEnabled()
     assert tab.run_dir is None  # nothing was trained: the empty run folder is gone
     assert runs.list_runs() == []
@@ -368,17 +367,17 @@ def test_the_canvas_follows_new_checkpoints_of_the_run_it_uses(qtbot, tmp_path):
     model = run / "model.safetensors"
     model.write_bytes(b"")
     tab.refresh_runs()
-    with qtbot.waitSignal(tab.use_model_requested) as used:
+    with qtbot.waitSignal(tab.useModelRequested) as used:
         tab.use_in_canvas()
     assert used.args == [str(model)]
     checkpoint = {"event": "checkpoint", "step": 5, "path": "x", "model": str(model)}
-    with qtbot.waitSignal(tab.use_model_requested) as again:
+    with qtbot.waitSignal(tab.useModelRequested) as again:
         tab.process.eventReceived.emit(checkpoint)
     assert again.args == [str(model)]
-    with qtbot.waitSignal(tab.restore_model_requested) as back:
+    with qtbot.waitSignal(tab.restoreModelRequested) as back:
         tab.restore_model()
     assert back.args == ["before.safetensors"]
-    with qtbot.assertNotEmitted(tab.use_model_requested):
+    with qtbot.assertNotEmitted(tab.useModelRequested):
         tab.process.eventReceived.emit(checkpoint)
 
 

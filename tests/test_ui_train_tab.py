@@ -10,13 +10,12 @@ import signal
 from pathlib import Path
 
 import pytest
-import torch
+from conftest import save_tiny_model
 from PySide6.QtCore import QSettings
 
-from models import DiscriminatorConfig, GeneratorConfig, build_discriminator, build_generator
-from sketchpad.checkpoint import save_model
+from sketchpad.train import runs
 from sketchpad.train.state import list_checkpoints
-from sketchpad.ui import runs
+from sketchpad.ui.train_state import TrainState
 from sketchpad.ui.train_tab import TrainTab
 from tests.train_helpers import TINY_FLAGS, make_paired
 
@@ -66,10 +65,11 @@ def make_tab(qtbot, env):
 def stop_and_wait(qtbot, tab: TrainTab):
     with qtbot.waitSignal(tab.process.ended, timeout=60_000) as ended:
         tab.stop_training()
-        assert tab.state == "stopping" and tab.stop_button.text() == "Force stop"
+        assert tab.state is TrainState.STOPPING and tab.stop_button.text() == "Force stop"
     return ended.args[0]
 
 
+@pytest.mark.slow
 def test_start_progress_sample_stop_resume_and_use_in_canvas(qtbot, tmp_path, make_tab):
     data = make_paired(tmp_path / "pairs")
     tab = make_tab(current_model=lambda: "/models/previous.safetensors")
@@ -81,13 +81,13 @@ def test_start_progress_sample_stop_resume_and_use_in_canvas(qtbot, tmp_path, ma
     assert tab.start_training("tiny")
     pid = tab.process.pid
     run = tab.run_dir
-    qtbot.waitUntil(lambda: tab.progress.value() >= 3, timeout=60_000)
-    assert tab.state == "running" and tab.progress.maximum() == 100_000
-    assert "images/s" in tab.progress.format() and "left" in tab.progress.format()
-    qtbot.waitUntil(lambda: tab.sample_view.has_image(), timeout=30_000)
-    qtbot.waitUntil(lambda: tab.loss_plot.redraws > 0, timeout=5_000)
-    assert {"g_adv", "g_l1", "d_real", "d_fake"} <= set(tab.loss_plot.keys())
-    assert "Training on" in tab.log_view.toPlainText()
+    qtbot.waitUntil(lambda: tab.monitor.progress.value() >= 3, timeout=60_000)
+    assert tab.state is TrainState.RUNNING and tab.monitor.progress.maximum() == 100_000
+    assert "images/s" in tab.monitor.progress.format() and "left" in tab.monitor.progress.format()
+    qtbot.waitUntil(lambda: tab.monitor.sample_view.has_image(), timeout=30_000)
+    qtbot.waitUntil(lambda: tab.monitor.loss_plot.redraws > 0, timeout=5_000)
+    assert {"g_adv", "g_l1", "d_real", "d_fake"} <= set(tab.monitor.loss_plot.keys())
+    assert "Training on" in tab.monitor.log_view.toPlainText()
     config = json.loads((run / "config.json").read_text())
     assert config["resolution"] == R and config["data"] == str(data)
 
@@ -95,29 +95,31 @@ def test_start_progress_sample_stop_resume_and_use_in_canvas(qtbot, tmp_path, ma
     assert end.outcome == "stopped" and end.ok
     assert list_checkpoints(run) and (run / "model.safetensors").is_file()
     assert not runs.pid_alive(pid) and not tab.is_running()
-    assert tab.error_text() == ""
+    assert tab.monitor.error_text() == ""
     stopped_at = list_checkpoints(run)[-1][0]
-    assert stopped_at >= 3 and f"Stopped at step {stopped_at}" in tab.status_label.text()
+    assert stopped_at >= 3 and f"Stopped at step {stopped_at}" in tab.monitor.status_label.text()
 
     # Use in canvas: the run's exported model; back: the model the canvas had before.
-    assert tab.runs_box.currentData() == str(run) and tab.use_button.isEnabled()
-    with qtbot.waitSignal(tab.use_model_requested, timeout=1_000) as used:
-        tab.use_button.click()
+    assert (
+        tab.runs_bar.runs_box.currentData() == str(run) and tab.canvas_link.use_button.isEnabled()
+    )
+    with qtbot.waitSignal(tab.useModelRequested, timeout=1_000) as used:
+        tab.canvas_link.use_button.click()
     assert used.args == [str(run / "model.safetensors")]
-    assert tab.back_button.isEnabled() and "tiny" in tab.canvas_label.text()
-    with qtbot.waitSignal(tab.restore_model_requested, timeout=1_000) as restored:
-        tab.back_button.click()
+    assert tab.canvas_link.back_button.isEnabled() and "tiny" in tab.canvas_link.canvas_label.text()
+    with qtbot.waitSignal(tab.restoreModelRequested, timeout=1_000) as restored:
+        tab.canvas_link.back_button.click()
     assert restored.args == ["/models/previous.safetensors"]
 
     # The run is listed and resumes from its checkpoint; the curves keep their history.
     info = tab.selected_run()
     assert info.can_resume and info.step == stopped_at and info.total_steps == 100_000
-    assert tab.resume_button.isEnabled()
-    points_before = tab.loss_plot.point_count()
+    assert tab.runs_bar.resume_button.isEnabled()
+    points_before = tab.monitor.loss_plot.point_count()
     assert tab.resume_training()
-    qtbot.waitUntil(lambda: tab.progress.value() > stopped_at, timeout=60_000)
-    assert tab.loss_plot.point_count() >= points_before
-    assert f"resuming from step_{stopped_at:08d}.pt" in tab.log_view.toPlainText()
+    qtbot.waitUntil(lambda: tab.monitor.progress.value() > stopped_at, timeout=60_000)
+    assert tab.monitor.loss_plot.point_count() >= points_before
+    assert f"resuming from step_{stopped_at:08d}.pt" in tab.monitor.log_view.toPlainText()
     end = stop_and_wait(qtbot, tab)
     assert end.outcome == "stopped" and list_checkpoints(run)[-1][0] > stopped_at
 
@@ -130,7 +132,7 @@ def test_a_bad_folder_shows_a_clear_error_and_the_tab_keeps_working(qtbot, tmp_p
         assert tab.start_training()
     end = ended.args[0]
     assert end.outcome == "failed" and end.step is None
-    text = tab.error_text()
+    text = tab.monitor.error_text()
     assert "Training could not start" in text and "no such folder" in text
     assert "Last lines of the log" in text
     assert not tab.is_running() and tab.start_button.isEnabled()
@@ -141,12 +143,7 @@ def test_a_bad_folder_shows_a_clear_error_and_the_tab_keeps_working(qtbot, tmp_p
 
 
 def tiny_model(path: Path, seed: int) -> str:
-    g = GeneratorConfig(resolution=R, base_width=4, max_width=8, depth=3)
-    d = DiscriminatorConfig(ndf=4, branches=2, resolution=R, max_mult=2)
-    torch.manual_seed(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_model(path, build_generator(g), g, build_discriminator(d), d, name=path.parent.name)
-    return str(path)
+    return save_tiny_model(path, seed=seed, name=path.parent.name)
 
 
 def test_use_in_canvas_changes_the_draw_tabs_model(qtbot, tmp_path, env, monkeypatch):
@@ -171,11 +168,11 @@ def test_use_in_canvas_changes_the_draw_tabs_model(qtbot, tmp_path, env, monkeyp
     tab = TrainTab(
         current_model=lambda: window.model.path if window.model else None, attach_running=False
     )
-    tab.use_model_requested.connect(window.open_model)
-    tab.restore_model_requested.connect(lambda path: path and window.open_model(path))
+    tab.useModelRequested.connect(window.open_model)
+    tab.restoreModelRequested.connect(lambda path: path and window.open_model(path))
     window.add_tab(tab, "Train")
 
-    assert tab.selected_run().path == run and tab.use_button.isEnabled()
+    assert tab.selected_run().path == run and tab.canvas_link.use_button.isEnabled()
     with qtbot.waitSignal(window.modelChanged, timeout=30_000) as changed:
         tab.use_in_canvas()
     assert changed.args[0].path == trained

@@ -6,16 +6,15 @@ import time
 
 import numpy as np
 import pytest
-import torch
+from conftest import save_tiny_model
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 
-from models import DiscriminatorConfig, GeneratorConfig, build_discriminator, build_generator
-from sketchpad.checkpoint import save_model
+from models import DiscriminatorConfig, GeneratorConfig
 from sketchpad.engine import Result
-from sketchpad.sketch import qimage_to_tensor
 from sketchpad.ui.main_window import MainWindow
+from sketchpad.ui.pictures import qimage_to_tensor
 
 R = 32
 G_CFG = GeneratorConfig(resolution=R, base_width=4, max_width=8, depth=3, noise_channels=2)
@@ -24,10 +23,7 @@ D_CFG = DiscriminatorConfig(ndf=4, branches=2, resolution=R, max_mult=2)
 
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("models") / "tiny.safetensors"
-    save_model(path, build_generator(G_CFG), G_CFG, build_discriminator(D_CFG), D_CFG, name="tiny")
-    return str(path)
+    return save_tiny_model(tmp_path_factory.mktemp("models") / "tiny.safetensors", G_CFG, D_CFG)
 
 
 class FakeEngine:
@@ -37,6 +33,7 @@ class FakeEngine:
         self.delay, self.name = delay, name
         self.resolution, self.takes_noise, self.has_discriminator = R, False, False
         self.fallback_reason = None
+        self.branches, self.attention_levels = (), ()  # no overlays
         self.calls: list[tuple[int, float]] = []
         self.threads: set[int] = set()
 
@@ -159,14 +156,14 @@ def test_autosave_and_restore_round_trip(make_window, qtbot):
     first = make_window(engine_factory=lambda path, device: engine, model="fake.safetensors")
     draw(first)
     draw(first, y=200)
-    path = first.autosave_path()
+    path = first.document.autosave_path
     qtbot.waitUntil(path.exists)
     sketch = first.canvas.image()
     # the first window "crashes" (is never closed); the next start offers to restore
     second = make_window(engine_factory=lambda path, device: engine)
     second.ask_restore = lambda: True
     assert second.offer_restore()
-    assert second.canvas.image() == sketch and second.is_unsaved()
+    assert second.canvas.image() == sketch and second.document.is_unsaved()
     second.close()  # closing on purpose (the sketch discarded) leaves nothing to restore
     assert not path.exists()
     third = make_window(engine_factory=lambda path, device: engine)
@@ -194,22 +191,22 @@ def test_open_save_and_export(make_window, qtbot, tmp_path):
     drawing = np.full((60, 80, 3), 255, np.uint8)
     drawing[20:24, 10:70] = 0
     Image.fromarray(drawing).save(tmp_path / "drawing.png")
-    assert w.open_sketch(tmp_path / "drawing.png")
+    assert w.document.open(tmp_path / "drawing.png")
     assert not w.canvas.is_blank() and "as a drawing" in w.statusBar().currentMessage()
     qtbot.waitUntil(lambda: settled(w))
 
     photo = (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
     Image.fromarray(photo).save(tmp_path / "photo.jpg")
-    assert w.open_sketch(tmp_path / "photo.jpg")
+    assert w.document.open(tmp_path / "photo.jpg")
     assert "photo" in w.statusBar().currentMessage()
     w.undo_stack.undo()
 
     (tmp_path / "broken.png").write_bytes(b"not a png")
-    assert not w.open_sketch(tmp_path / "broken.png") and "broken.png" in w.errors[-1][1]
+    assert not w.document.open(tmp_path / "broken.png") and "broken.png" in w.errors[-1][1]
 
     saved, result, pair = (tmp_path / n for n in ("s.png", "r.png", "p.png"))
     w.ask_save_path = lambda title, suggested, name_filter: str(saved)
-    assert w.save_sketch() and w.undo_stack.isClean() and not w.is_unsaved()
+    assert w.document.save() and w.undo_stack.isClean() and not w.document.is_unsaved()
     assert QImage(str(saved)).convertToFormat(QImage.Format.Format_RGB32) == w.canvas.image()
     qtbot.waitUntil(lambda: settled(w))
     w.ask_save_path = lambda title, suggested, name_filter: str(result)
@@ -222,7 +219,7 @@ def test_open_save_and_export(make_window, qtbot, tmp_path):
 
 def test_examples_menu_and_drop(make_window, qtbot, tmp_path):
     w = make_window(engine_factory=lambda path, device: FakeEngine(0.0))
-    w._fill_examples()
+    w.examples_menu.aboutToShow.emit()
     assert [a.text() for a in w.examples_menu.actions()] == ["(none)"]
     assert not w.examples_menu.actions()[0].isEnabled()
     folder = tmp_path / "examples"
@@ -230,7 +227,7 @@ def test_examples_menu_and_drop(make_window, qtbot, tmp_path):
     drawing = np.full((64, 64), 255, np.uint8)
     drawing[30:34, 8:56] = 0
     Image.fromarray(drawing).save(folder / "a_house.png")
-    w._fill_examples()
+    w.examples_menu.aboutToShow.emit()
     (action,) = w.examples_menu.actions()
     assert action.text() == "A house"
     action.trigger()

@@ -12,7 +12,9 @@ from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from sketchpad.train.config import add_config_flags
+    from sketchpad.train.config import TrainConfig, add_config_flags
+
+    choices = TrainConfig.CHOICES
 
     p = sub.add_parser(
         "train",
@@ -31,11 +33,11 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int)
     p.add_argument("--batch", type=int, help="batch size per process")
     p.add_argument(
-        "--direction", choices=("AtoB", "BtoA"), help="aligned data: which half is the sketch"
+        "--direction", choices=choices["direction"], help="aligned data: which half is the sketch"
     )
     p.add_argument("--config", help="JSON file with configuration fields (flags override it)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--device", choices=choices["device"])
     p.add_argument(
         "--progress",
         choices=("bar", "jsonl", "none"),
@@ -136,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     from sketchpad.errors import SketchpadError
     from sketchpad.train import distributed
     from sketchpad.train.config import build_config, load_config_file, overrides_from_args
-    from sketchpad.train.loop import run_training
+    from sketchpad.train.run import run_training
 
     mode = args.progress or ("bar" if sys.stderr.isatty() else "none")
     emit, close = _printer(mode)
@@ -150,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         if args.init and not args.resume:  # fine-tuning keeps the model file's networks
             from sketchpad.checkpoint import load_model
-            from sketchpad.train.loop import config_for_init
+            from sketchpad.train.run import config_for_init
 
             config = config_for_init(config, load_model(args.init))
         print(json.dumps(config.to_dict(), indent=2))

@@ -9,16 +9,29 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 
+from models.validation import POSITIVE_INT, FieldChecks, Limits, field_error
 from sketchpad.errors import ConfigError
 from sketchpad.sketch import distance_field
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {}  # every field is a switch or a number
+    LIMITS: ClassVar[dict[str, Limits]] = {
+        "max_rotation": Limits(0, 45),
+        "max_scale": Limits(0, 0.5, high_open=True),
+        "max_shift": Limits(0, 0.5),
+        "max_thickness": Limits(0, 4),
+        "max_dropout": Limits(0, 1),
+        "dropout_cells": POSITIVE_INT,
+        "distance_radius": Limits(0, low_open=True),
+    }
+
     flip: bool = True
     """Mirror sketch and target left-right, half of the time."""
     affine: bool = True
@@ -44,18 +57,7 @@ class AugmentConfig:
     distance_radius: float = 3.0
 
     def __post_init__(self) -> None:
-        checks = {
-            "max_rotation": 0 <= self.max_rotation <= 45,
-            "max_scale": 0 <= self.max_scale < 0.5,
-            "max_shift": 0 <= self.max_shift <= 0.5,
-            "max_thickness": 0 <= self.max_thickness <= 4,
-            "max_dropout": 0 <= self.max_dropout <= 1,
-            "dropout_cells": self.dropout_cells >= 1,
-            "distance_radius": self.distance_radius > 0,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                raise ConfigError(f"AugmentConfig.{name} = {getattr(self, name)!r} is out of range")
+        FieldChecks(self, field_error(ConfigError)).table(self.LIMITS, self.CHOICES)
 
     @classmethod
     def off(cls) -> AugmentConfig:

@@ -1,6 +1,6 @@
-"""Training: configuration, the loop, its event stream, checkpoints, several processes."""
+"""Training: configuration (`config`), the GAN step (`step`), the run that drives it (`run`),
+its event stream (`events`), trainer state (`state`), several processes (`distributed`), and the
+run folder as the Train tab reads it (`run_files`, `runs`, `child`).
 
-from sketchpad.train.config import TrainConfig, build_config
-from sketchpad.train.loop import MODEL_NAME, Trainer, run_training
-
-__all__ = ["MODEL_NAME", "TrainConfig", "Trainer", "build_config", "run_training"]
+Nothing is imported here, so that `sketchpad.train.runs` and `run_files` load without torch.
+"""

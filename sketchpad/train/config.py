@@ -16,10 +16,17 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from models import DiscriminatorConfig, GeneratorConfig, InvalidConfig, LossConfig
 from models.config import config_from_dict, config_to_dict
+from models.validation import (
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+    FieldChecks,
+    Limits,
+    field_error,
+)
 from sketchpad.data import AugmentConfig
 from sketchpad.devices import DEVICE_CHOICES, PRECISION_CHOICES
 from sketchpad.errors import ConfigError
@@ -27,6 +34,29 @@ from sketchpad.errors import ConfigError
 
 @dataclass(frozen=True)
 class TrainConfig:
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
+        "direction": ("AtoB", "BtoA"),
+        "lr_schedule": ("constant", "linear"),
+        "precision": PRECISION_CHOICES,
+        "device": DEVICE_CHOICES,
+    }
+    LIMITS: ClassVar[dict[str, Limits]] = {
+        "resolution": POSITIVE_INT,
+        "steps": Limits(1, 10_000_000, integer=True),
+        "batch": Limits(1, 1024, integer=True),
+        "lr_g": Limits(0, 1, low_open=True, high_open=True),
+        "lr_d": Limits(0, 1, low_open=True, high_open=True),
+        "decay_fraction": Limits(0, 1, low_open=True),
+        "ema": Limits(0, 1, high_open=True, why="0 turns EMA off"),
+        "checkpoint_every": Limits(1, 1_000_000, integer=True),
+        "keep_checkpoints": POSITIVE_INT,
+        "log_every": POSITIVE_INT,
+        "sample_every": Limits(1, 1_000_000, integer=True),
+        "sample_count": POSITIVE_INT,
+        "eval_every": NON_NEGATIVE_INT,
+        "eval_limit": POSITIVE_INT,
+    }
+
     data: str = "openmoji"
     direction: str = "AtoB"
     resolution: int = 128
@@ -57,58 +87,28 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
-        positive = (
-            "resolution",
-            "steps",
-            "batch",
-            "checkpoint_every",
-            "keep_checkpoints",
-            "log_every",
-            "sample_every",
-            "eval_limit",
-        )
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("lr_g", "lr_d"):
-            if not 0 < getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be between 0 and 1, got {getattr(self, name)!r}")
-        if not 0 <= self.ema < 1:
-            raise ConfigError(f"ema must be 0 (off) or a decay in (0, 1), got {self.ema!r}")
-        if self.lr_schedule not in ("constant", "linear"):
-            raise ConfigError(f"lr_schedule must be constant or linear, got {self.lr_schedule!r}")
-        if not 0 < self.decay_fraction <= 1:
-            raise ConfigError("decay_fraction must be in (0, 1]")
-        if self.precision not in PRECISION_CHOICES:
-            raise ConfigError(f"precision must be one of {', '.join(PRECISION_CHOICES)}")
-        if self.device not in DEVICE_CHOICES:
-            raise ConfigError(f"device must be one of {', '.join(DEVICE_CHOICES)}")
-        if self.direction not in ("AtoB", "BtoA"):
-            raise ConfigError(f"direction must be AtoB or BtoA, got {self.direction!r}")
-        if self.eval_every < 0 or self.sample_count < 1:
-            raise ConfigError("eval_every must be ≥ 0 and sample_count ≥ 1")
-        if self.generator.resolution != self.resolution:
-            raise ConfigError(
-                f"generator.resolution ({self.generator.resolution}) must equal resolution "
-                f"({self.resolution})"
-            )
-        if self.discriminator.resolution != self.resolution:
-            raise ConfigError(
-                f"discriminator.resolution ({self.discriminator.resolution}) must equal "
-                f"resolution ({self.resolution})"
+        check = FieldChecks(self, field_error(ConfigError))
+        check.table(self.LIMITS, self.CHOICES)
+        for name in ("generator", "discriminator"):
+            network_resolution = getattr(self, name).resolution
+            check.require(
+                network_resolution == self.resolution,
+                f"{name}.resolution",
+                f"must equal resolution ({self.resolution}), got {network_resolution}",
             )
         sketch_channels = 2 if self.augment.distance_field else 1
-        if self.generator.in_channels != sketch_channels:
-            raise ConfigError(
-                f"generator.in_channels is {self.generator.in_channels} but the sketch has "
-                f"{sketch_channels} channel(s) (distance_field={self.augment.distance_field})"
-            )
+        check.require(
+            self.generator.in_channels == sketch_channels,
+            "generator.in_channels",
+            f"is {self.generator.in_channels} but the sketch has {sketch_channels} channel(s) "
+            f"(augment.distance_field={self.augment.distance_field})",
+        )
         expected_d = sketch_channels + self.generator.out_channels
-        if self.discriminator.in_channels != expected_d:
-            raise ConfigError(
-                f"discriminator.in_channels must be {expected_d} (sketch + image channels)"
-            )
+        check.require(
+            self.discriminator.in_channels == expected_d,
+            "discriminator.in_channels",
+            f"must be {expected_d} (sketch + image channels), got {self.discriminator.in_channels}",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -181,22 +181,38 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per configuration field (default None: "not given")."""
     group = parser.add_argument_group("configuration (every field; see --dry-run)")
 
-    def add(flag: str, dest: str, hint: Any) -> None:
+    def add(flag: str, dest: str, hint: Any, allowed: str | None) -> None:
         group.add_argument(
-            f"--{flag}", dest=f"cfg:{dest}", type=_converter(hint), default=None, metavar="V"
+            f"--{flag}",
+            dest=f"cfg:{dest}",
+            type=_converter(hint),
+            default=None,
+            metavar="V",
+            help=allowed,
         )
 
     hints = _hints(TrainConfig)
     own_flags = ("resolution", "steps", "batch", "device", "data", "direction")  # the command's
     for f in dataclasses.fields(TrainConfig):
         if f.name not in NESTED and f.name not in own_flags:
-            add(f.name.replace("_", "-"), f.name, hints[f.name])
+            allowed = allowed_values(TrainConfig.CHOICES, TrainConfig.LIMITS, f.name)
+            add(f.name.replace("_", "-"), f.name, hints[f.name], allowed)
     for nested, (cls, prefix) in NESTED.items():
         hints = _hints(cls)
         for f in dataclasses.fields(cls):
             if (nested, f.name) not in DERIVED:
                 flag = FLAG_RENAMES.get((nested, f.name), prefix + f.name.replace("_", "-"))
-                add(flag, f"{nested}.{f.name}", hints[f.name])
+                allowed = allowed_values(cls.CHOICES, cls.LIMITS, f.name)
+                add(flag, f"{nested}.{f.name}", hints[f.name], allowed)
+
+
+def allowed_values(
+    choices: dict[str, tuple[str, ...]], limits: dict[str, Limits], name: str
+) -> str | None:
+    """The values field `name` accepts, in words, from its config's tables (None: not there)."""
+    if name in choices:
+        return f"one of {', '.join(choices[name])}"
+    return limits[name].describe() if name in limits else None
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:

@@ -17,7 +17,7 @@ Every object has "event" (its type) and "time" (seconds since the epoch). Types 
 - `error`: message, step (or null when the run never started)
 
 A run ends with exactly one `done` or one `error`. The same objects (without "time") go to
-the `on_event` callback of `Trainer.run`, and the step/eval values to RUN_DIR/metrics.jsonl.
+the `on_event` callback of `TrainingRun`, and the step/eval values to RUN_DIR/metrics.jsonl.
 """
 
 from __future__ import annotations
@@ -66,3 +66,15 @@ def check(event: Event) -> None:
     missing = set(SCHEMA[kind]) - set(event)
     if missing:
         raise ValueError(f"{kind} event lacks {sorted(missing)}")
+
+
+def format_duration(seconds: float) -> str:
+    """ "45 s", "3 min 05 s", "2 h 07 min"."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, s = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {s:02d} s"
+    hours, m = divmod(minutes, 60)
+    return f"{hours} h {m:02d} min"

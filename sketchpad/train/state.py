@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import random
-import re
 from pathlib import Path
 from typing import Any
 
@@ -13,29 +12,7 @@ import torch
 
 from sketchpad.checkpoint import atomic_write_bytes
 from sketchpad.errors import TrainingError
-
-_NAME = re.compile(r"^step_(\d{8})\.pt$")
-
-
-def checkpoint_dir(run_dir: Path) -> Path:
-    return Path(run_dir) / "checkpoints"
-
-
-def checkpoint_path(run_dir: Path, step: int) -> Path:
-    return checkpoint_dir(run_dir) / f"step_{step:08d}.pt"
-
-
-def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
-    """(step, path) of the run's checkpoints, oldest first."""
-    folder = checkpoint_dir(run_dir)
-    if not folder.is_dir():
-        return []
-    found = []
-    for p in folder.iterdir():
-        m = _NAME.match(p.name)
-        if m:
-            found.append((int(m.group(1)), p))
-    return sorted(found)
+from sketchpad.train.run_files import checkpoint_dir, checkpoint_path, list_checkpoints
 
 
 def rng_state() -> dict[str, Any]:

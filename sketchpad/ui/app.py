@@ -59,8 +59,8 @@ def attach_train_tab(window: MainWindow) -> TrainTab:
     """The Train tab beside Draw: "Use in canvas" loads the newest exported model, closing
     the window asks what to do with a running trainer."""
     tab = TrainTab(current_model=lambda: window.model.path if window.model else None)
-    tab.use_model_requested.connect(window.open_model)
-    tab.restore_model_requested.connect(lambda path: path and window.open_model(path))
+    tab.useModelRequested.connect(window.open_model)
+    tab.restoreModelRequested.connect(lambda path: path and window.open_model(path))
     window.add_tab(tab, "Train")
     window.add_close_guard(tab.confirm_close)
     window.add_shutdown_hook(tab.shutdown)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
@@ -16,10 +17,22 @@ from sketchpad.errors import DataError
 from sketchpad.sketch import (
     load_image,
     photo_to_sketch,
-    qimage_to_tensor,
     sketch_tensor_to_rgb,
     sketch_to_tensor,
 )
+
+
+def qimage_to_array(qimage: QImage) -> np.ndarray:
+    """A QImage's pixels as a (H, W, 4) uint8 RGBA array (not premultiplied)."""
+    rgba = qimage.convertToFormat(QImage.Format.Format_RGBA8888)
+    w, h, stride = rgba.width(), rgba.height(), rgba.bytesPerLine()
+    buffer = np.frombuffer(rgba.constBits(), dtype=np.uint8, count=h * stride)
+    return buffer.reshape(h, stride)[:, : w * 4].reshape(h, w, 4).copy()
+
+
+def qimage_to_tensor(qimage: QImage, resolution: int) -> torch.Tensor:
+    """The GUI path: a canvas QImage as the (1, R, R) ink tensor, identical to sketch_to_tensor."""
+    return sketch_to_tensor(qimage_to_array(qimage), resolution)
 
 
 def fitted_square(width: float, height: float, margin: float = 8.0) -> QRectF:

@@ -5,7 +5,14 @@ the user's settings."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QByteArray, QSettings
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMainWindow
+
+    from sketchpad.ui.draw_tab import DrawTab
 
 ORGANISATION = APPLICATION = "Sketchpad"
 MAX_RECENT = 8
@@ -107,6 +114,33 @@ class AppSettings:
 
     def sync(self) -> None:
         self.store.sync()
+
+
+def restore_window(settings: AppSettings, window: QMainWindow, draw_tab: DrawTab) -> None:
+    """The window and the Draw tab as they were left: size and place, splitter, brush, Live."""
+    if (geometry := settings.geometry("geometry")) is not None:
+        window.restoreGeometry(geometry)
+    else:
+        window.resize(1180, 720)
+    if (state := settings.geometry("splitter")) is not None:
+        draw_tab.splitter.restoreState(state)
+    canvas = draw_tab.canvas
+    canvas.set_brush_size(settings.brush_size)
+    canvas.set_tool(settings.tool if settings.tool in ("brush", "eraser") else "brush")
+    draw_tab.live_box.setChecked(settings.live)
+
+
+def remember_window(
+    settings: AppSettings, window: QMainWindow, draw_tab: DrawTab, device: str
+) -> None:
+    """What `restore_window` restores, and the device, written to disk."""
+    settings.set_geometry("geometry", window.saveGeometry())
+    settings.set_geometry("splitter", draw_tab.splitter.saveState())
+    settings.brush_size = draw_tab.canvas.brush_size
+    settings.tool = draw_tab.canvas.tool
+    settings.live = draw_tab.live
+    settings.device = device
+    settings.sync()
 
 
 def _push_front(items: list[str], item: str) -> list[str]:

@@ -262,9 +262,6 @@ class DataPanel(QWidget):
         kind = self.kind_box.currentData()
         return folder if kind == "detect" else f"{kind}:{folder}"
 
-    def set_openmoji(self) -> None:
-        self.source_box.setCurrentIndex(self.source_box.findData("openmoji"))
-
     def set_folder(self, path: str, kind: str = "detect") -> None:
         self.folder_edit.setText(str(path))
         self.kind_box.setCurrentIndex(max(0, self.kind_box.findData(kind)))
@@ -347,9 +344,6 @@ class DataPanel(QWidget):
         self._debounce.stop()
         self._pool.clear()
         self._signals.closed = True
-
-    def is_busy(self) -> bool:
-        return self._pool.activeThreadCount() > 0
 
     def wait_idle(self, msecs: int = 30_000) -> bool:
         return self._pool.waitForDone(msecs)

@@ -8,8 +8,9 @@ from the trainer's own configuration classes, so the tab and the command line ag
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItemModel
@@ -28,18 +29,21 @@ from PySide6.QtWidgets import (
 )
 
 from sketchpad.checkpoint import read_metadata
-from sketchpad.devices import DEVICE_CHOICES, PRECISION_CHOICES
 from sketchpad.errors import SketchpadError
 from sketchpad.paths import default_model_path
 from sketchpad.train.config import TrainConfig
 
-RESOLUTIONS = (64, 128, 256, 512)
+if TYPE_CHECKING:
+    from models.validation import Limits
+
+RESOLUTIONS = (64, 128, 256, 512)  # presets offered; the trainer accepts any valid resolution
+SPIN_MAX, FLOAT_SPIN_MAX = 2**31 - 1, 1e9  # a spin box's ends where the config sets no bound
 MODEL_FILTER = "Sketchpad models (*.safetensors)"
 FINE_TUNE_TIP = (
     "Fine-tuning keeps the model file's resolution and networks; choose “New model” under "
     "Starting point to change them."
 )
-OBJECTIVE_NAMES = {  # the trainer's choices (a test keeps them in step with models.config)
+OBJECTIVE_NAMES = {  # labels of the trainer's choices, in menu order (a test keeps them in step)
     "hinge": "hinge",
     "vanilla": "vanilla (cross-entropy)",
     "lsgan": "least squares (LSGAN)",
@@ -66,25 +70,33 @@ def _with_hint(field: QWidget, hint: str) -> QWidget:
     return box
 
 
-def _spin(low: int, high: int, value: int, step: int = 1) -> QSpinBox:
+def _spin(limits: Limits, value: int, step: int = 1) -> QSpinBox:
+    """A spin box over an integer field's allowed values."""
+    low, high = limits.closed(1, SPIN_MAX)
     box = QSpinBox()
-    box.setRange(low, high)
+    box.setRange(int(low), int(high))
     box.setSingleStep(step)
     box.setValue(value)
     box.setGroupSeparatorShown(True)
     return box
 
 
-def _float_spin(
-    low: float, high: float, value: float, decimals: int, step: float
-) -> QDoubleSpinBox:
+def _float_spin(limits: Limits, value: float, decimals: int, step: float) -> QDoubleSpinBox:
+    """A spin box over a number field's allowed values (an open end one decimal inside)."""
     box = QDoubleSpinBox()
     box.setDecimals(decimals)
-    box.setRange(low, high)
+    box.setRange(*limits.closed(10.0**-decimals, FLOAT_SPIN_MAX))
     box.setSingleStep(step)
     box.setValue(value)
     box.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
     return box
+
+
+def _labelled(choices: Iterable[str], labels: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(value, label) per choice: the labelled ones in `labels`' order, then the others."""
+    choices = tuple(choices)
+    ordered = [c for c in labels if c in choices] + [c for c in choices if c not in labels]
+    return [(c, labels.get(c, c)) for c in ordered]
 
 
 def _combo(items: list[tuple[str, str]], current: str) -> QComboBox:
@@ -247,24 +259,27 @@ class SettingsPanel(QWidget):
         super().__init__(parent)
         defaults = TrainConfig()
         loss, disc = defaults.loss, defaults.discriminator
-        self.steps = _spin(1, 10_000_000, defaults.steps, 100)
-        self.batch = _spin(1, 1024, defaults.batch)
+        limits, choices = TrainConfig.LIMITS, TrainConfig.CHOICES
+        self.steps = _spin(limits["steps"], defaults.steps, 100)
+        self.batch = _spin(limits["batch"], defaults.batch)
         self.resolution = _combo([(str(r), f"{r} × {r}") for r in RESOLUTIONS], "")
         self.resolution.setCurrentIndex(self.resolution.findData(str(defaults.resolution)))
         self.device = _combo(
-            [(d, {"auto": "Auto", "cpu": "CPU"}.get(d, d.upper())) for d in DEVICE_CHOICES],
+            [(d, {"auto": "Auto", "cpu": "CPU"}.get(d, d.upper())) for d in choices["device"]],
             defaults.device,
         )
-        self.lr_g = _float_spin(1e-6, 0.1, defaults.lr_g, 6, 1e-5)
-        self.lr_d = _float_spin(1e-6, 0.1, defaults.lr_d, 6, 1e-5)
-        self.l1_weight = _float_spin(0.0, 10_000.0, loss.l1_weight, 1, 10.0)
-        self.objective = _combo(list(OBJECTIVE_NAMES.items()), loss.objective)
-        self.branches = _spin(1, 6, disc.branches)
-        self.precision = _combo(
-            [(p, {"auto": "Auto"}.get(p, p)) for p in PRECISION_CHOICES], defaults.precision
+        self.lr_g = _float_spin(limits["lr_g"], defaults.lr_g, 6, 1e-5)
+        self.lr_d = _float_spin(limits["lr_d"], defaults.lr_d, 6, 1e-5)
+        self.l1_weight = _float_spin(loss.LIMITS["l1_weight"], loss.l1_weight, 1, 10.0)
+        self.objective = _combo(
+            _labelled(loss.CHOICES["objective"], OBJECTIVE_NAMES), loss.objective
         )
-        self.checkpoint_every = _spin(1, 1_000_000, defaults.checkpoint_every, 100)
-        self.sample_every = _spin(1, 1_000_000, defaults.sample_every, 50)
+        self.branches = _spin(disc.LIMITS["branches"], disc.branches)
+        self.precision = _combo(
+            [(p, {"auto": "Auto"}.get(p, p)) for p in choices["precision"]], defaults.precision
+        )
+        self.checkpoint_every = _spin(limits["checkpoint_every"], defaults.checkpoint_every, 100)
+        self.sample_every = _spin(limits["sample_every"], defaults.sample_every, 50)
 
         basic = QFormLayout()
         basic.addRow("Steps", _with_hint(self.steps, "Training steps; each learns from one batch."))

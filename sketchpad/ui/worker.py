@@ -11,7 +11,7 @@ gets its result and the GUI thread never runs the model.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -21,21 +21,22 @@ from PySide6.QtGui import QImage
 
 from sketchpad.engine import Request, Result
 from sketchpad.errors import SketchpadError
-from sketchpad.sketch import qimage_to_tensor
-from sketchpad.ui.pictures import rgb_to_qimage
+from sketchpad.ui.pictures import qimage_to_tensor, rgb_to_qimage
 from sketchpad.verdicts import Branch
 
 
 class EngineLike(Protocol):
     """What the worker needs of an engine (the real `sketchpad.engine.Engine`, or a fake).
-    `branches` (the discriminator's maps) and `attention_levels` are optional: an engine
-    without them offers no verdict overlay and no attention probe."""
+    An engine with no `branches` (the discriminator's maps) offers no verdict overlay; one with
+    no `attention_levels`, no attention probe."""
 
     name: str
     resolution: int
     takes_noise: bool
     has_discriminator: bool
     fallback_reason: str | None
+    branches: Sequence[Branch]
+    attention_levels: Sequence[int]
 
     def run(self, request: Request) -> Result: ...
     def set_device(self, name: str) -> str | None: ...
@@ -160,8 +161,8 @@ class InferenceWorker(QObject):
             e.has_discriminator,
             e.describe(),
             e.fallback_reason,
-            tuple(getattr(e, "branches", ())),
-            tuple(getattr(e, "attention_levels", ())),
+            tuple(e.branches),
+            tuple(e.attention_levels),
         )
 
 
@@ -203,7 +204,6 @@ class InferenceService(QObject):
         self._pending: Job | None = None
         self._in_flight: Job | None = None
         self._has_model = False
-        self.model: ModelInfo | None = None
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -262,6 +262,5 @@ class InferenceService(QObject):
 
     def _on_model(self, info: ModelInfo) -> None:
         self._has_model = True
-        self.model = info
         self.modelLoaded.emit(info)
         self._dispatch()

@@ -1,9 +1,10 @@
-"""The training loop: D phase, G phase, log, sample, checkpoint. A GUI or a CLI drives it
-through `Trainer.run(should_stop, on_event)`; both are thin shells around it."""
+"""A training run: a run folder, data, a `GanStep` driven step after step, and what a run does
+around it (resume or fine-tune, log, sample, evaluate, checkpoint, several processes). A GUI or
+a CLI drives it through `run_training(..., should_stop, on_event)`; both are thin shells
+around it."""
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 import warnings
@@ -14,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
-from models import build_discriminator, build_generator, losses
+from models import build_discriminator, build_generator
 from sketchpad.checkpoint import LoadedModel, load_model, save_model
 from sketchpad.data import DataWarning, PairDataset, open_source
 from sketchpad.devices import (
+    Precision,
     choose_precision,
     describe_device,
     flush_denormals,
@@ -30,14 +31,8 @@ from sketchpad.evaluate import evaluate, sample_grid
 from sketchpad.train import distributed, events, state
 from sketchpad.train.config import TrainConfig, config_from_saved
 from sketchpad.train.events import Event, EventFn
-
-CONFIG_NAME = "config.json"
-MODEL_NAME = "model.safetensors"
-METRICS_NAME = "metrics.jsonl"
-
-
-def _unwrap(module: nn.Module) -> nn.Module:
-    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
+from sketchpad.train.run_files import CONFIG_NAME, METRICS_NAME, MODEL_NAME, SAMPLES_FOLDER
+from sketchpad.train.step import GanStep
 
 
 def config_for_init(config: TrainConfig, model: LoadedModel) -> TrainConfig:
@@ -52,29 +47,41 @@ def config_for_init(config: TrainConfig, model: LoadedModel) -> TrainConfig:
     return replace(config, resolution=g.resolution, generator=g, discriminator=d, augment=aug)
 
 
-class Trainer:
+def training_device(
+    config: TrainConfig, dist: distributed.DistInfo | None = None
+) -> tuple[torch.device, Precision]:
+    """The device and precision a run trains with (under DDP on CUDA: this rank's GPU)."""
+    flush_denormals()
+    device = resolve_device(config.device)
+    if dist is not None and dist.enabled and device.type == "cuda":
+        device = torch.device("cuda", dist.local_rank)
+        torch.cuda.set_device(device)
+    return device, choose_precision(device, config.precision)
+
+
+class TrainingRun:
     """Prepares everything (data, networks, resume state) in the constructor so that a bad
-    `--data`, `--init` or run folder fails before any training, with a message to act on."""
+    `--data`, `--init` or run folder fails before any training, with a message to act on;
+    `run()` then trains."""
 
     def __init__(
         self,
-        config: TrainConfig,
-        run_dir: str | Path,
+        config: TrainConfig,  # what to train; with `resume`, the run's saved one is used instead
+        run_dir: str | Path,  # the run folder: config.json, checkpoints/, samples/, the model
         *,
-        init: str | Path | None = None,
-        resume: bool = False,
-        resume_steps: int | None = None,
-        dist_info: distributed.DistInfo | None = None,
-        on_event: EventFn | None = None,
+        init: str | Path | None = None,  # a model file to fine-tune (its networks are kept)
+        resume: bool = False,  # continue the run in `run_dir` from its newest good checkpoint
+        resume_steps: int | None = None,  # with `resume`: a new total (the schedule follows it)
+        dist_info: distributed.DistInfo | None = None,  # this process's rank (DDP); None: alone
+        on_event: EventFn | None = None,  # gets every event (`sketchpad.train.events`)
     ) -> None:
-        """With `resume`, the run's saved configuration is used; `resume_steps` alone may
-        change its total (the learning-rate schedule follows the new total)."""
         self.run_dir = Path(run_dir)
         self.dist = dist_info or distributed.DistInfo()
         self._emit_fn = on_event or (lambda event: None)
         self._held: list[Event] | None = []  # log lines from preparation, sent after "start"
-        self.resume_state: dict[str, Any] | None = None
+        self.resumed = False
         init_model: LoadedModel | None = None
+        resume_state: dict[str, Any] | None = None
 
         if resume:
             saved = self.run_dir / CONFIG_NAME
@@ -86,10 +93,10 @@ class Trainer:
             config = config_from_saved(json.loads(saved.read_text(encoding="utf-8")))
             if resume_steps is not None and resume_steps != config.steps:
                 config = replace(config, steps=resume_steps)  # e.g. to train a run for longer
-            self.resume_state, path, problems = state.load_latest_state(self.run_dir)
+            resume_state, path, problems = state.load_latest_state(self.run_dir)
             for problem in problems:
                 self.log("warning", f"skipped a damaged checkpoint: {problem}")
-            self.log("info", f"resuming from {path.name} (step {self.resume_state['step']})")
+            self.log("info", f"resuming from {path.name} (step {resume_state['step']})")
         else:
             if state.list_checkpoints(self.run_dir):
                 raise TrainingError(
@@ -101,35 +108,11 @@ class Trainer:
                 config = config_for_init(config, init_model)
         self.config = config
 
-        self._choose_device()
+        device, precision = training_device(config, self.dist)
         if config.deterministic:
             torch.use_deterministic_algorithms(True)
         torch.manual_seed(config.seed)
-
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DataWarning)
-            self.train_set: PairDataset = open_source(
-                config.data,
-                resolution=config.resolution,
-                split="train",
-                direction=config.direction,
-                augment=config.augment,
-                seed=config.seed,
-            )
-            self.val_set: PairDataset = open_source(
-                config.data,
-                resolution=config.resolution,
-                split="val",
-                direction=config.direction,
-                augment=replace(
-                    config.augment, flip=False, affine=False, thickness=False, dropout=False
-                ),
-                seed=config.seed,
-            )
-        for w in caught:
-            self.log("warning", str(w.message))
-        if len(self.train_set) < 1:
-            raise ConfigError("the training split is empty")
+        self.train_set, self.val_set = self._open_data()
 
         g = build_generator(config.generator)
         d = build_discriminator(config.discriminator)
@@ -138,48 +121,45 @@ class Trainer:
             if init_model.discriminator is not None:
                 d.load_state_dict(init_model.discriminator.state_dict())
             self.log("info", f"fine-tuning from {Path(init).name}")
-        g, d = self._setup_networks(g, d)
-        if self.resume_state is not None:
-            self._restore(g, d, self.resume_state)
-        distributed.init(self.dist, self.device)
-        self.g = distributed.wrap(g, self.dist, self.device)
-        self.d = distributed.wrap(d, self.dist, self.device)
+        self.gan = GanStep(config, g, d, device, precision)
+        if resume_state is not None:
+            self.gan.load_state_dict(resume_state)
+            state.set_rng_state(resume_state["rng"])
+            self.resumed = True
+        distributed.init(self.dist, device)
+        self.gan.distribute(self.dist)
         self.fixed = [self.val_set[i] for i in range(min(config.sample_count, len(self.val_set)))]
 
-    @classmethod
-    def for_benchmark(cls, config: TrainConfig, g: nn.Module, d: nn.Module) -> Trainer:
-        """The networks, optimizers and `train_step` alone: no data, no run folder."""
-        t = cls.__new__(cls)
-        t.config, t.dist, t.run_dir = config, distributed.DistInfo(), Path()
-        t._emit_fn, t._held, t.resume_state = (lambda event: None), None, None
-        t._choose_device()
-        t.g, t.d = t._setup_networks(g, d)
-        return t
+    @property
+    def step(self) -> int:
+        return self.gan.step
 
-    def _choose_device(self) -> None:
-        flush_denormals()
-        self.device = resolve_device(self.config.device)
-        if self.dist.enabled and self.device.type == "cuda":
-            self.device = torch.device("cuda", self.dist.local_rank)
-            torch.cuda.set_device(self.device)
-        self.precision = choose_precision(self.device, self.config.precision)
-
-    def _setup_networks(self, g: nn.Module, d: nn.Module) -> tuple[nn.Module, nn.Module]:
-        """Networks on the device, EMA copy, optimizers, grad scaler; step 0."""
+    def _open_data(self) -> tuple[PairDataset, PairDataset]:
         c = self.config
-        memory = torch.channels_last if self.precision.channels_last else torch.preserve_format
-        g = g.to(self.device, memory_format=memory)
-        d = d.to(self.device, memory_format=memory)
-        self.ema: nn.Module | None = copy.deepcopy(g).eval() if c.ema > 0 else None
-        if self.ema is not None:
-            self.ema.requires_grad_(False)
-        self.opt_g = torch.optim.Adam(g.parameters(), c.lr_g, (c.beta1, c.beta2))
-        self.opt_d = torch.optim.Adam(d.parameters(), c.lr_d, (c.beta1, c.beta2))
-        self.scaler = torch.amp.GradScaler(
-            self.device.type, enabled=self.precision.dtype == torch.float16
-        )
-        self.step = 0
-        return g, d
+        still = replace(c.augment, flip=False, affine=False, thickness=False, dropout=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataWarning)
+            train_set = open_source(
+                c.data,
+                resolution=c.resolution,
+                split="train",
+                direction=c.direction,
+                augment=c.augment,
+                seed=c.seed,
+            )
+            val_set = open_source(
+                c.data,
+                resolution=c.resolution,
+                split="val",
+                direction=c.direction,
+                augment=still,
+                seed=c.seed,
+            )
+        for w in caught:
+            self.log("warning", str(w.message))
+        if len(train_set) < 1:
+            raise ConfigError("the training split is empty")
+        return train_set, val_set
 
     # -- events -------------------------------------------------------------------------------
     def log(self, level: str, message: str) -> None:
@@ -205,56 +185,25 @@ class Trainer:
             with open(self.run_dir / METRICS_NAME, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
 
-    # -- state --------------------------------------------------------------------------------
-    def _state(self) -> dict[str, Any]:
-        return {
-            "step": self.step,
+    # -- files --------------------------------------------------------------------------------
+    def save(self) -> tuple[Path, Path]:
+        """Trainer state (for resume) and the exported model file; rank 0 only."""
+        run_state = {
+            **self.gan.state_dict(),
             "epoch": self._epoch_of(self.step),
-            "G": _unwrap(self.g).state_dict(),
-            "D": _unwrap(self.d).state_dict(),
-            "EMA": self.ema.state_dict() if self.ema is not None else None,
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "scaler": self.scaler.state_dict(),
             "rng": state.rng_state(),
             "config": json.dumps(self.config.to_dict()),
         }
-
-    def _restore(self, g: nn.Module, d: nn.Module, saved: dict[str, Any]) -> None:
-        try:
-            g.load_state_dict(saved["G"])
-            d.load_state_dict(saved["D"])
-            if self.ema is not None and saved.get("EMA") is not None:
-                self.ema.load_state_dict(saved["EMA"])
-            self.opt_g.load_state_dict(saved["opt_g"])
-            self.opt_d.load_state_dict(saved["opt_d"])
-            if saved.get("scaler"):
-                self.scaler.load_state_dict(saved["scaler"])
-        except (KeyError, RuntimeError, ValueError) as exc:
-            raise TrainingError(
-                f"the checkpoint does not match this run's networks ({exc}); start a new run"
-            ) from exc
-        self.step = int(saved["step"])
-        state.set_rng_state(saved["rng"])
-
-    def export_generator(self) -> nn.Module:
-        return self.ema if self.ema is not None else _unwrap(self.g)
-
-    def save(self) -> tuple[Path, Path]:
-        """Trainer state (for resume) and the exported model file; rank 0 only."""
-        ckpt = state.save_state(
-            self.run_dir, self.step, self._state(), self.config.keep_checkpoints
-        )
-        model = self.export()
-        return ckpt, model
+        ckpt = state.save_state(self.run_dir, self.step, run_state, self.config.keep_checkpoints)
+        return ckpt, self.export()
 
     def export(self, path: Path | None = None) -> Path:
         c = self.config
         return save_model(
             path or self.run_dir / MODEL_NAME,
-            self.export_generator(),
+            self.gan.export_generator(),
             c.generator,
-            _unwrap(self.d),
+            self.gan.discriminator,
             c.discriminator,
             step=self.step,
             name=self.run_dir.name,
@@ -291,97 +240,6 @@ class Trainer:
             [it["image"] for it in items]
         )
 
-    # -- one step -----------------------------------------------------------------------------
-    def _lr_factor(self, step: int) -> float:
-        c = self.config
-        if c.lr_schedule == "constant":
-            return 1.0
-        start = c.steps * (1 - c.decay_fraction)
-        if step < start:
-            return 1.0
-        return max(0.0, 1.0 - (step - start) / max(1.0, c.steps - start))
-
-    def _check(self, name: str, value: torch.Tensor) -> None:
-        if not torch.isfinite(value):
-            raise TrainingError(
-                f"the {name} loss became {value.item()} at step {self.step + 1}; stopped without "
-                "saving, so the last checkpoint is intact. Lower the learning rates or use "
-                "--precision fp32, then --resume."
-            )
-
-    def train_step(self, sketch: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
-        c, lc = self.config, self.config.loss
-        memory = torch.channels_last if self.precision.channels_last else torch.contiguous_format
-        sketch = sketch.to(self.device).contiguous(memory_format=memory)
-        real = real.to(self.device).contiguous(memory_format=memory)
-        factor = self._lr_factor(self.step)
-        for opt, lr in ((self.opt_g, c.lr_g), (self.opt_d, c.lr_d)):
-            for group in opt.param_groups:
-                group["lr"] = lr * factor
-
-        # D phase
-        with self.precision.autocast():
-            fake = self.g(sketch)
-            d_real = self.d(sketch, real)
-            d_fake = self.d(sketch, fake.detach())
-        loss_real = losses.d_loss_real(lc.objective, d_real)
-        loss_fake = losses.d_loss_fake(lc.objective, d_fake)
-        loss_d = loss_real + loss_fake
-        gp = None
-        if lc.objective == "wgangp":
-            critic = _unwrap(self.d)
-            gp = losses.gradient_penalty(lambda x: critic(sketch, x), real, fake, lc.gp_weight)
-            loss_d = loss_d + gp
-        self._check("discriminator", loss_d)
-        self.opt_d.zero_grad(set_to_none=True)
-        self.scaler.scale(loss_d).backward()
-        self.scaler.step(self.opt_d)
-
-        # G phase
-        with self.precision.autocast():
-            want_fm = lc.feature_matching_weight > 0
-            if want_fm:
-                d_fake, fake_feats = self.d(sketch, fake, features=True)
-                with torch.no_grad():
-                    _, real_feats = self.d(sketch, real, features=True)
-            else:
-                d_fake = self.d(sketch, fake)
-        g_adv = losses.g_loss(lc.objective, d_fake)
-        g_l1 = lc.l1_weight * losses.l1_loss(fake, real)
-        g_fm = (
-            lc.feature_matching_weight * losses.feature_matching_loss(real_feats, fake_feats)
-            if want_fm
-            else torch.zeros((), device=self.device)
-        )
-        loss_g = g_adv + g_l1 + g_fm
-        self._check("generator", loss_g)
-        self.opt_g.zero_grad(set_to_none=True)
-        self.scaler.scale(loss_g).backward()
-        self.scaler.step(self.opt_g)
-        self.scaler.update()
-        if self.ema is not None:
-            self._update_ema()
-        self.step += 1
-        out = {
-            "d_real": loss_real.item(),
-            "d_fake": loss_fake.item(),
-            "g_adv": g_adv.item(),
-            "g_l1": g_l1.item(),
-            "g_fm": g_fm.item(),
-        }
-        if gp is not None:
-            out["gp"] = gp.item()
-        return out
-
-    @torch.no_grad()
-    def _update_ema(self) -> None:
-        decay = min(self.config.ema, (1 + self.step) / (10 + self.step))  # warm-up
-        src = _unwrap(self.g)
-        for pe, p in zip(self.ema.parameters(), src.parameters(), strict=True):
-            pe.lerp_(p.detach(), 1 - decay)
-        for be, b in zip(self.ema.buffers(), src.buffers(), strict=True):
-            be.copy_(b)
-
     # -- the run ------------------------------------------------------------------------------
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> Path:
         """Train to `config.steps`; returns the exported model file. `should_stop()` is polled
@@ -397,8 +255,8 @@ class Trainer:
                 "start",
                 config=c.to_dict(),
                 run_dir=str(self.run_dir),
-                device=describe_device(self.device, self.precision),
-                precision=self.precision.name,
+                device=describe_device(self.gan.device, self.gan.precision),
+                precision=self.gan.precision.name,
                 start_step=self.step,
                 total_steps=c.steps,
                 batch_per_process=c.batch,
@@ -412,10 +270,10 @@ class Trainer:
         window_steps, window_start = 0, time.perf_counter()
         pool = ThreadPoolExecutor(1, thread_name_prefix="sketchpad-data")
         pending: Future | None = None
-        last_saved = self.step if self.resume_state is not None else -1
+        last_saved = self.step if self.resumed else -1
         try:
             while self.step < c.steps:
-                if distributed.any_rank(should_stop(), self.dist, self.device):
+                if distributed.any_rank(should_stop(), self.dist, self.gan.device):
                     stopped = True
                     break
                 batch = pending.result() if pending else self._load_batch(self.step)
@@ -424,7 +282,7 @@ class Trainer:
                 pending = None
                 if self.step + 1 < c.steps and not c.deterministic:
                     pending = pool.submit(self._load_batch, self.step + 1)
-                for key, value in self.train_step(*batch).items():
+                for key, value in self.gan.train_step(*batch).items():
                     window[key] = window.get(key, 0.0) + value
                 window_steps += 1
                 if self.step % c.log_every == 0 or self.step == c.steps:
@@ -438,8 +296,8 @@ class Trainer:
                         total_steps=c.steps,
                         epoch=self._epoch_of(self.step - 1),
                         losses=avg,
-                        lr_g=self.opt_g.param_groups[0]["lr"],
-                        lr_d=self.opt_d.param_groups[0]["lr"],
+                        lr_g=self.gan.opt_g.param_groups[0]["lr"],
+                        lr_d=self.gan.opt_d.param_groups[0]["lr"],
                         images_per_s=round(ips, 3),
                         eta_s=round(eta, 1),
                     )
@@ -461,9 +319,10 @@ class Trainer:
             self._eval()
             if self.dist.is_main and self.step % c.sample_every:
                 self._sample()
-        nets = (_unwrap(self.g), _unwrap(self.d))
+        nets = (self.gan.generator, self.gan.discriminator)
         distributed.sync_buffers(self.dist, *nets)
-        fingerprints = distributed.all_digests(distributed.digest(*nets), self.dist, self.device)
+        digest = distributed.digest(*nets)
+        fingerprints = distributed.all_digests(digest, self.dist, self.gan.device)
         in_sync = len(set(fingerprints)) == 1
         if not in_sync:
             self.log("warning", f"ranks ended with different weights: {fingerprints}")
@@ -481,23 +340,22 @@ class Trainer:
             self.emit(events.make("checkpoint", step=self.step, path=str(ckpt), model=str(model)))
 
     def _sample(self) -> None:
-        path = self.run_dir / "samples" / f"step_{self.step:08d}.png"
+        path = self.run_dir / SAMPLES_FOLDER / f"step_{self.step:08d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        sample_grid(self.export_generator(), self.fixed, self.precision).save(path)
+        sample_grid(self.gan.export_generator(), self.fixed, self.gan.precision).save(path)
         self.emit(events.make("sample", step=self.step, path=str(path)))
 
     def _eval(self) -> None:
         if not self.dist.is_main:
             return
-        report = evaluate(
-            self.export_generator(), self.val_set, self.precision, limit=self.config.eval_limit
-        )
+        generator, precision = self.gan.export_generator(), self.gan.precision
+        report = evaluate(generator, self.val_set, precision, limit=self.config.eval_limit)
         record = {k: report[k] for k in ("count", "metrics", "identity")}
         self.emit(events.make("eval", step=self.step, split=self.val_set.split, **record))
         self._metrics_line({"step": self.step, "eval": record})
 
 
-_KEEP_ALIVE: list[Trainer] = []
+_KEEP_ALIVE: list[TrainingRun] = []
 
 
 def run_training(
@@ -513,9 +371,9 @@ def run_training(
     """Prepare and run; errors become an `error` event (and are raised again)."""
     emit = on_event or (lambda event: None)
     info = distributed.from_environment()
-    trainer: Trainer | None = None
+    run: TrainingRun | None = None
     try:
-        trainer = Trainer(
+        run = TrainingRun(
             config,
             run_dir,
             init=init,
@@ -524,17 +382,17 @@ def run_training(
             dist_info=info,
             on_event=emit,
         )
-        model = trainer.run(should_stop)
+        model = run.run(should_stop)
         if info.enabled:
             # Freeing DDP's process group with the GIL held can deadlock against gloo's threads
             # (torch 2.13, CPU): a torchrun worker keeps it and exits without tearing down.
-            _KEEP_ALIVE.append(trainer)
+            _KEEP_ALIVE.append(run)
         return model
     except SketchpadError as exc:
-        if trainer is not None:
-            trainer.flush_held()
+        if run is not None:
+            run.flush_held()
         if info.is_main:
-            emit(events.make("error", message=str(exc), step=trainer.step if trainer else None))
+            emit(events.make("error", message=str(exc), step=run.step if run else None))
         raise
     finally:
         distributed.shutdown(info)

@@ -1,14 +1,8 @@
 """Training runs on disk, as the Train tab sees them: where new runs go, which runs exist (for
-resume), and whether a run's trainer process is still alive (it may outlive the app).
+resume), whether a run's trainer process is still alive (it may outlive the app), and the loss
+history of a run. The folder's files are named in `sketchpad.train.run_files`.
 
-A run folder is what `sketchpad train --out RUN` writes (config.json, checkpoints/, samples/,
-model.safetensors, metrics.jsonl) plus three files of the tab's own:
-
-    trainer.json     the child process: pid, command, start time
-    progress.jsonl   the trainer's stdout (one JSON event per line), appended by every start
-    trainer.log      the trainer's stderr (tracebacks, warnings)
-
-No Qt here: the tab and the tests read runs through these functions.
+No Qt and no torch here: the tab and the tests read runs through these functions.
 """
 
 from __future__ import annotations
@@ -21,14 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sketchpad.paths import user_data_dir
-from sketchpad.train.loop import CONFIG_NAME, METRICS_NAME, MODEL_NAME
-from sketchpad.train.state import list_checkpoints
+from sketchpad.train.run_files import (
+    CONFIG_NAME,
+    METRICS_NAME,
+    MODEL_NAME,
+    OWN_FILES,
+    PROCESS_FILE,
+    list_checkpoints,
+)
 
 RUNS_FOLDER = "runs"
-PROCESS_FILE = "trainer.json"
-EVENTS_FILE = "progress.jsonl"
-LOG_FILE = "trainer.log"
-OWN_FILES = (PROCESS_FILE, EVENTS_FILE, LOG_FILE)
 
 
 def runs_dir() -> Path:
@@ -136,6 +132,30 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
         return []
     runs = [info for p in root.iterdir() if p.is_dir() and (info := read_run(p)) is not None]
     return sorted(runs, key=lambda r: (r.modified, r.name), reverse=True)
+
+
+def read_loss_history(run_dir: Path, up_to_step: int) -> list[tuple[int, dict[str, float]]]:
+    """(step, losses) from a run's metrics.jsonl, for the curves of a resumed run."""
+    records = []
+    try:
+        lines = (Path(run_dir) / METRICS_NAME).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        step = record.get("step") if isinstance(record, dict) else None
+        if not isinstance(step, int) or step > up_to_step or "eval" in record:
+            continue
+        losses = {
+            k: float(v)
+            for k, v in record.items()
+            if k not in ("step", "images_per_s") and isinstance(v, (int, float))
+        }
+        records.append((step, losses))
+    return records
 
 
 def discard_if_unused(run_dir: Path) -> bool:

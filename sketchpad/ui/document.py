@@ -1,0 +1,199 @@
+"""The sketch as a document: the file it was saved to, whether it has unsaved changes, new /
+open / save / save as / export, and the autosave that survives a crash.
+
+It asks and tells the user through a `DocumentHost` (the main window), looked up at each call,
+so tests that replace the window's dialog methods replace them here too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtGui import QImage, QUndoStack
+
+from sketchpad.errors import DataError
+from sketchpad.ui.autosave import Autosave
+from sketchpad.ui.canvas import IMAGE_SUFFIXES, SketchCanvas
+from sketchpad.ui.pictures import load_sketch_picture, save_png, side_by_side
+from sketchpad.ui.settings import AppSettings
+
+if TYPE_CHECKING:
+    from sketchpad.ui.worker import Frame
+
+IMAGE_FILTER = "Pictures (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ")"
+PNG_FILTER = "PNG pictures (*.png)"
+
+
+class DocumentHost(Protocol):
+    """The dialogs and the status bar the document reports through."""
+
+    def ask_open_path(self, title: str, name_filter: str) -> str | None: ...
+
+    def ask_save_path(self, title: str, suggested: str, name_filter: str) -> str | None: ...
+
+    def show_error(self, title: str, text: str) -> None: ...
+
+    def ask_save_changes(self) -> str:
+        """ "save", "discard" or "cancel"."""
+        ...
+
+    def ask_restore(self) -> bool: ...
+
+    def show_status(self, text: str, timeout_ms: int = 0) -> None: ...
+
+
+class SketchDocument(QObject):
+    def __init__(
+        self,
+        host: DocumentHost,
+        canvas: SketchCanvas,
+        undo_stack: QUndoStack,
+        settings: AppSettings,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._host, self._canvas, self._undo_stack = host, canvas, undo_stack
+        self._settings = settings
+        self.path: Path | None = None
+        """The file the sketch was last saved to (None: never saved)."""
+        self._autosave = Autosave()
+        self._autosave_timer = QTimer(self, singleShot=True, interval=0)
+        self._autosave_timer.timeout.connect(self.autosave)
+        undo_stack.indexChanged.connect(lambda _i: self._autosave_timer.start())
+
+    # -- unsaved changes ---------------------------------------------------------------------
+
+    def is_unsaved(self) -> bool:
+        return not self._undo_stack.isClean() and not self._canvas.is_blank()
+
+    def settle_unsaved(self) -> bool:
+        """True when it is fine to drop the sketch (saved, discarded, or nothing to lose)."""
+        if not self.is_unsaved():
+            return True
+        answer = self._host.ask_save_changes()
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    # -- files -------------------------------------------------------------------------------
+
+    def new(self) -> None:
+        if not self.settle_unsaved():
+            return
+        self._canvas.clear()
+        self._undo_stack.clear()
+        self.path = None
+        self._autosave.remove()
+
+    def open_dialog(self) -> None:
+        path = self._host.ask_open_path("Open sketch", IMAGE_FILTER)
+        if path:
+            self.open(path)
+
+    def open(self, path: str | Path) -> bool:
+        """Any picture as the sketch (an undoable edit); photos get their lines extracted."""
+        path = Path(path)
+        try:
+            image, photo = load_sketch_picture(path, self._canvas.side)
+        except DataError as exc:
+            self._host.show_error("Cannot open picture", str(exc))
+            return False
+        self._canvas.replace_image(image, f"Open {path.name}")
+        self._settings.last_folder = str(path.parent)
+        self._settings.add_recent_file(str(path))
+        how = "as a photo: its lines were extracted" if photo else "as a drawing"
+        self._host.show_status(f"Opened {path.name} {how}", 6000)
+        return True
+
+    def save(self) -> bool:
+        if self.path is None:
+            return self.save_as()
+        return self._write_sketch(self.path)
+
+    def save_as(self) -> bool:
+        suggested = self.path.name if self.path else "sketch.png"
+        path = self._host.ask_save_path("Save sketch", suggested, PNG_FILTER)
+        if not path:
+            return False
+        path = Path(path)
+        if path.suffix.lower() != ".png":
+            path = path.with_name(path.name + ".png")
+        return self._write_sketch(path)
+
+    def _write_sketch(self, path: Path) -> bool:
+        if not self._write_png(self._canvas.image(), path, "Cannot save sketch"):
+            return False
+        self.path = path
+        self._undo_stack.setClean()
+        self._settings.add_recent_file(str(path))
+        self._host.show_status(f"Saved {path}", 4000)
+        return True
+
+    def export_result(self, frame: Frame | None) -> bool:
+        """The generated picture of `frame` (the last one shown) as a PNG."""
+        if frame is None:
+            self._host.show_error("Nothing to export", "No picture has been generated yet.")
+            return False
+        path = self._host.ask_save_path("Export result", self._export_name("result"), PNG_FILTER)
+        return bool(path) and self._write_png(frame.image, Path(path), "Cannot export")
+
+    def export_side_by_side(self, frame: Frame | None, resolution: int | None) -> bool:
+        """`frame`'s sketch and picture side by side, at the model's `resolution`."""
+        if frame is None or resolution is None:
+            self._host.show_error("Nothing to export", "No picture has been generated yet.")
+            return False
+        name = self._export_name("pair")
+        path = self._host.ask_save_path("Export side by side", name, PNG_FILTER)
+        if not path:
+            return False
+        picture = side_by_side(frame.job.sketch, frame.image, resolution)
+        return self._write_png(picture, Path(path), "Cannot export")
+
+    def _export_name(self, kind: str) -> str:
+        stem = self.path.stem if self.path else "sketch"
+        return f"{stem}-{kind}.png"
+
+    def _write_png(self, image: QImage, path: Path, title: str) -> bool:
+        try:
+            save_png(image, path)
+        except DataError as exc:
+            self._host.show_error(title, str(exc))
+            return False
+        self._settings.last_folder = str(path.parent)
+        return True
+
+    # -- not losing work ---------------------------------------------------------------------
+
+    @property
+    def autosave_path(self) -> Path:
+        return self._autosave.path
+
+    def autosave(self) -> None:
+        """Keep the sketch in the user data folder after every edit (a blank one is not kept)."""
+        if self._canvas.is_drawing:
+            return
+        if self._canvas.is_blank():
+            self._autosave.remove()
+            return
+        try:
+            self._autosave.write(self._canvas.image())
+        except DataError as exc:
+            self._host.show_status(f"Autosave failed: {exc}", 8000)
+
+    def offer_restore(self) -> bool:
+        """After a crash or kill the autosaved sketch is still there: offer to restore it."""
+        image = self._autosave.load()
+        if image is None:
+            return False
+        if not self._host.ask_restore():
+            self._autosave.remove()
+            return False
+        self._canvas.replace_image(image, "Restore sketch")
+        self._host.show_status("Restored the autosaved sketch", 6000)
+        return True
+
+    def close(self) -> None:
+        """The app closes on purpose: nothing to restore next time."""
+        self._autosave_timer.stop()
+        self._autosave.remove()
