@@ -16,13 +16,13 @@ from typing import Any, ClassVar, TypeVar
 from models.layers import NORMS
 from models.validation import (
     NON_NEGATIVE,
-    NON_NEGATIVE_INT,
-    POSITIVE_INT,
     FieldChecks,
     InvalidConfig,
     Limits,
 )
 
+MAX_RESOLUTION = 2048
+"""The largest picture side a network may be built for."""
 OBJECTIVES = ("vanilla", "lsgan", "hinge", "wgangp")
 GENERATOR_ARCHS = ("mru", "unet")
 DISCRIMINATOR_ARCHS = ("patch", "multiscale", "shared_trunk")
@@ -38,14 +38,16 @@ class GeneratorConfig:
 
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"arch": GENERATOR_ARCHS, "norm": NORMS}
     LIMITS: ClassVar[dict[str, Limits]] = {
-        "in_channels": POSITIVE_INT,
-        "out_channels": POSITIVE_INT,
-        "resolution": POSITIVE_INT,
-        "base_width": POSITIVE_INT,
-        "max_width": POSITIVE_INT,
-        "depth": POSITIVE_INT,
-        "attention_reduction": POSITIVE_INT,
-        "noise_channels": NON_NEGATIVE_INT,
+        # Upper bounds keep a hostile or damaged model file from asking for absurd memory
+        # before anything is allocated (the largest sensible networks fit well inside them).
+        "in_channels": Limits(1, 16, integer=True),
+        "out_channels": Limits(1, 16, integer=True),
+        "resolution": Limits(1, MAX_RESOLUTION, integer=True),
+        "base_width": Limits(1, 256, integer=True),
+        "max_width": Limits(1, 1024, integer=True),
+        "depth": Limits(1, 10, integer=True),
+        "attention_reduction": Limits(1, 64, integer=True),
+        "noise_channels": Limits(0, 64, integer=True),
     }
 
     arch: str = "mru"
@@ -117,12 +119,12 @@ class DiscriminatorConfig:
 
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"arch": DISCRIMINATOR_ARCHS, "norm": NORMS}
     LIMITS: ClassVar[dict[str, Limits]] = {
-        "in_channels": POSITIVE_INT,
-        "ndf": POSITIVE_INT,
-        "n_layers": POSITIVE_INT,
-        "max_mult": POSITIVE_INT,
-        "num_d": POSITIVE_INT,
-        "resolution": POSITIVE_INT,
+        "in_channels": Limits(1, 32, integer=True),
+        "ndf": Limits(1, 256, integer=True),
+        "n_layers": Limits(1, 8, integer=True),
+        "max_mult": Limits(1, 16, integer=True),
+        "num_d": Limits(1, 5, integer=True),
+        "resolution": Limits(1, MAX_RESOLUTION, integer=True),
         "branches": Limits(2, 4, integer=True),
         "shared_layers": Limits(
             1, 3, integer=True, why="the finest branch has 3 downsampling layers"
