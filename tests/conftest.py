@@ -50,6 +50,14 @@ def save_tiny_model(
     return str(path)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_qapplication(qapp):
+    """One QApplication for the whole session, made before any test: code that needs only a GUI
+    application (the OpenMoji renderer) then reuses it, instead of creating a QGuiApplication
+    on which a later widget test would abort."""
+    return qapp
+
+
 @pytest.fixture
 def make_window(qtbot, tmp_path, monkeypatch):
     """A MainWindow factory: settings, user data, examples and the (absent) default model in
