@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
+import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -19,6 +21,8 @@ from models.validation import (
     FieldChecks,
     InvalidConfig,
     Limits,
+    WrongType,
+    typed,
 )
 
 MAX_RESOLUTION = 2048
@@ -194,23 +198,51 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     }
 
 
-def config_from_dict(cls: type[C], data: dict[str, Any]) -> C:
-    """Build `cls` from a plain dict (e.g. JSON), naming unknown or mistyped fields."""
+def config_from_dict(cls: type[C], data: Any, where: str | None = None) -> C:
+    """Build `cls` from a plain dict (JSON, a model file's metadata), strictly typed: every
+    field must hold its annotated type (`models.validation.typed`: a bool a bool, an int an
+    int, never a bool, ...), and a field whose type is itself a config takes an object, built
+    the same way. Errors name the field as a dotted path under `where` (default: the class
+    name; "" names a top-level object's keys alone, as a JSON file spells them)."""
+    label = cls.__name__ if where is None else where
     if not isinstance(data, dict):
-        raise InvalidConfig(cls.__name__, "*", f"expected an object, got {type(data).__name__}")
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(known))
+        raise InvalidConfig("", label or cls.__name__, WrongType("an object", data).args[0])
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
     if unknown:
-        raise InvalidConfig(cls.__name__, unknown[0], f"unknown field(s) {', '.join(unknown)}")
+        raise InvalidConfig(label, unknown[0], f"unknown field(s) {', '.join(unknown)}")
+    hints = _field_types(cls)
     values = {}
     for key, value in data.items():
-        if isinstance(value, list):
-            value = tuple(value)
+        hint = hints[key]
+        try:
+            if dataclasses.is_dataclass(hint):
+                if not isinstance(value, hint):
+                    value = config_from_dict(hint, value, f"{label}.{key}" if label else key)
+            else:
+                value = typed(value, hint)
+        except WrongType as exc:
+            raise InvalidConfig(label, key, str(exc)) from exc
         values[key] = value
     try:
         return cls(**values)
+    except InvalidConfig as exc:
+        if exc.config != cls.__name__ or label == exc.config:
+            raise
+        raise InvalidConfig(label, exc.field, exc.message) from exc  # named as the caller spells it
     except TypeError as exc:
-        raise InvalidConfig(cls.__name__, "*", str(exc)) from exc
+        raise InvalidConfig(label, "*", str(exc)) from exc
+
+
+_TYPES: dict[type, dict[str, Any]] = {}
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    """The dataclass fields' annotations, resolved (cached per class)."""
+    if cls not in _TYPES:
+        module = sys.modules[cls.__module__]
+        _TYPES[cls] = typing.get_type_hints(cls, vars(module))
+    return _TYPES[cls]
 
 
 __all__ = [

@@ -12,6 +12,8 @@ passes a factory for its own error type (`field_error(ConfigError)`).
 from __future__ import annotations
 
 import math
+import types
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +23,8 @@ ErrorFactory = Callable[[str, str, str], Exception]
 
 
 def field_message(config: str, field: str, message: str) -> str:
-    return f"{config}.{field}: {message}"
+    """ "Config.field: message"; with config "" (a top-level object's keys), "field: message"."""
+    return f"{config}.{field}: {message}" if config else f"{field}: {message}"
 
 
 class InvalidConfig(ValueError):
@@ -31,6 +34,7 @@ class InvalidConfig(ValueError):
         super().__init__(field_message(config, field, message))
         self.config = config
         self.field = field
+        self.message = message
 
 
 def field_error(error_type: Callable[[str], Exception]) -> ErrorFactory:
@@ -49,8 +53,9 @@ def _number(value: float) -> str:
 @dataclass(frozen=True)
 class Limits:
     """The allowed values of a number: `low` ≤ value ≤ `high` (strict at an open end; None: no
-    bound). `integer` values must be ints; other values must be finite numbers. `why`, when
-    given, ends the message (a reason or a hint)."""
+    bound). `integer` values must be ints; other values must be finite numbers; a bool is
+    neither (True is an int to Python, not to a configuration). `why`, when given, ends the
+    message (a reason or a hint)."""
 
     low: float | None = None
     high: float | None = None
@@ -60,6 +65,8 @@ class Limits:
     why: str = ""
 
     def allows(self, value: Any) -> bool:
+        if isinstance(value, bool):
+            return False
         if self.integer:
             if not isinstance(value, int):
                 return False
@@ -134,6 +141,85 @@ class FieldChecks:
             self.within(field, field_limits)
 
 
+class WrongType(ValueError):
+    """A value of the wrong type for its field (from JSON or a flag); `expected` says what the
+    field takes, in words."""
+
+    def __init__(self, expected: str, value: Any) -> None:
+        super().__init__(f"expected {expected}, got {describe_value(value)}")
+        self.expected = expected
+
+
+def describe_value(value: Any) -> str:
+    """A value and its JSON kind, for messages: "'false' (a string)", "True (a boolean)"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"  # as JSON spells it
+    elif isinstance(value, (int, float)):
+        kind = "a number"
+    elif isinstance(value, str):
+        kind = "a string"
+    elif isinstance(value, (list, tuple)):
+        kind = "a list"
+    elif isinstance(value, dict):
+        kind = "an object"
+    else:
+        kind = type(value).__name__
+    text = repr(value)
+    return f"{text if len(text) <= 60 else text[:57] + '...'} ({kind})"
+
+
+def optional_inner(hint: Any) -> Any | None:
+    """X for a hint `X | None` (None for any other hint)."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(hint)) == 2:
+            return args[0]
+    return None
+
+
+def typed(value: Any, hint: Any) -> Any:
+    """`value` as a field annotated `hint` holds it, strictly: a bool must be a bool, an int an
+    int (not a bool), a float a number (an int becomes a float; a bool is refused), a str a
+    str, a tuple of ints a list or tuple of ints (it becomes a tuple); `X | None` also takes
+    None. Raises `WrongType` naming what was expected."""
+    inner = optional_inner(hint)
+    if inner is not None:
+        return None if value is None else typed(value, inner)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise WrongType("true or false (a boolean)", value)
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise WrongType("an integer", value)
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise WrongType("a number", value)
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise WrongType("a string", value)
+    if typing.get_origin(hint) is tuple:
+        item = typing.get_args(hint)[0]
+        if isinstance(value, (list, tuple)):
+            try:
+                return tuple(typed(v, item) for v in value)
+            except WrongType:
+                pass
+        raise WrongType(f"a list of {_plural(item)}", value)
+    raise TypeError(f"no type check for fields of type {hint!r}")
+
+
+def _plural(hint: Any) -> str:
+    return {bool: "booleans", int: "integers", float: "numbers", str: "strings"}.get(
+        hint, str(hint)
+    )
+
+
 POSITIVE_INT = Limits(low=1, integer=True)
 NON_NEGATIVE_INT = Limits(low=0, integer=True)
 NON_NEGATIVE = Limits(low=0)
@@ -146,6 +232,10 @@ __all__ = [
     "FieldChecks",
     "InvalidConfig",
     "Limits",
+    "WrongType",
+    "describe_value",
     "field_error",
     "field_message",
+    "optional_inner",
+    "typed",
 ]

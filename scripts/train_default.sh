@@ -22,7 +22,7 @@ polish_config=${POLISH_CONFIG:-assets/default/polish.json}
 sketchpad=${SKETCHPAD:-sketchpad}
 
 done_to() {  # the step RUN's exported model was saved at (0 when there is none yet)
-  python3 - "$1/events.jsonl" <<'PY'
+  python3 - "$1/progress.jsonl" <<'PY'
 import json, sys
 step = 0
 try:
@@ -38,12 +38,12 @@ PY
 
 mkdir -p "$out"
 if [ ! -f "$out/config.json" ]; then
-  "$sketchpad" train --config "$config" --out "$out" --progress jsonl >> "$out/events.jsonl"
+  "$sketchpad" train --config "$config" --out "$out" --progress jsonl >> "$out/progress.jsonl"
 elif [ "$(done_to "$out")" -lt "$first" ]; then
-  "$sketchpad" train --out "$out" --resume --progress jsonl >> "$out/events.jsonl"
+  "$sketchpad" train --out "$out" --resume --progress jsonl >> "$out/progress.jsonl"
 fi
 if [ "$(done_to "$out")" -lt "$total" ]; then
-  "$sketchpad" train --out "$out" --resume --steps "$total" --progress jsonl >> "$out/events.jsonl"
+  "$sketchpad" train --out "$out" --resume --steps "$total" --progress jsonl >> "$out/progress.jsonl"
 fi
 polish=$out/polish
 if [ ! -d "$polish/checkpoints" ]; then
@@ -51,8 +51,8 @@ if [ ! -d "$polish/checkpoints" ]; then
     "$out/config.json")
   mkdir -p "$polish"
   "$sketchpad" train --config "$polish_config" --init "$out/model.safetensors" --out "$polish" \
-    --description "$description" --progress jsonl >> "$polish/events.jsonl"
+    --description "$description" --progress jsonl >> "$polish/progress.jsonl"
 elif [ "$(done_to "$polish")" -eq 0 ]; then
-  "$sketchpad" train --out "$polish" --resume --progress jsonl >> "$polish/events.jsonl"
+  "$sketchpad" train --out "$polish" --resume --progress jsonl >> "$polish/progress.jsonl"
 fi
 "$sketchpad" eval --model "$polish/model.safetensors" --split test

@@ -121,6 +121,15 @@ def save_model(
     return path
 
 
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+"""The largest safetensors header (tensor table + metadata) a model file may have: a network
+within its configs' limits lists far fewer tensors; a bigger header is not a model."""
+TEXT_LIMITS = {"name": 1024, "description": 65536, "data": 65536, "sketch_encoding": 64}
+"""Metadata strings and their longest allowed length (characters)."""
+_FLOAT_DTYPES = {"F16", "BF16", "F32", "F64"}
+_INT_DTYPES = {"I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64"}
+
+
 def _sniff(path: Path) -> str | None:
     """Name a well-known non-safetensors format from the first bytes, or None."""
     with open(path, "rb") as f:
@@ -134,17 +143,107 @@ def _sniff(path: Path) -> str | None:
     return None
 
 
-def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The JSON metadata of a model file, checked for format and version, without tensors."""
-    path = Path(path)
+def _check_file(path: Path) -> None:
+    """A model path that is a readable file in no well-known other format, whose safetensors
+    header length (the first 8 bytes) fits the file and `MAX_HEADER_BYTES`."""
+    if path.is_dir():
+        inside = next(iter(sorted(path.glob("*.safetensors"))), None)
+        hint = f" (it holds {inside.name})" if inside is not None else ""
+        raise ModelFileError(
+            f"{path.name} is a folder, not a model file: choose the .safetensors file inside "
+            f"it{hint}."
+        )
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
-    kind = _sniff(path)
+    try:
+        kind = _sniff(path)
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as exc:
+        raise ModelFileError(f"{path.name} cannot be read ({exc.strerror or exc}).") from exc
     if kind is not None:
         raise ModelFileError(
             f"{path.name} is {kind}, not a Sketchpad model file. Sketchpad never unpickles "
             "files (it could run code); open a .safetensors file exported by `sketchpad train`."
         )
+    if len(head) == 8:
+        header_bytes = int.from_bytes(head, "little")
+        if header_bytes > MAX_HEADER_BYTES:
+            raise ModelFileError(
+                f"{path.name} is not a Sketchpad model: its header claims {header_bytes:,} "
+                f"bytes (a model's is at most {MAX_HEADER_BYTES:,}). The file is damaged or is "
+                "something else; open a .safetensors file exported by `sketchpad train`."
+            )
+        if header_bytes + 8 > size:
+            raise ModelFileError(
+                f"{path.name} is truncated (its header claims {header_bytes:,} bytes, the file "
+                f"has {size:,}). Copy it again or re-export it from its training run."
+            )
+
+
+def _check_fields(meta: dict[str, Any], name: str) -> None:
+    """The metadata besides the configs: format version, training step and texts."""
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(
+            f"{name}: its metadata field format_version must be a whole number ≥ 1, got "
+            f"{version!r}. The file is damaged or was edited."
+        )
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{name} uses model format version {version}; this Sketchpad reads up to "
+            f"{FORMAT_VERSION}. Update Sketchpad to open it."
+        )
+    step = meta.get("step")
+    if step is not None and (not isinstance(step, int) or isinstance(step, bool) or step < 0):
+        raise ModelFileError(
+            f"{name}: its metadata field step must be a whole number ≥ 0, got {step!r}. The "
+            "file is damaged or was edited."
+        )
+    for key, longest in TEXT_LIMITS.items():
+        value = meta.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ModelFileError(
+                f"{name}: its metadata field {key} must be text, got {type(value).__name__}. "
+                "The file is damaged or was edited."
+            )
+        if value is not None and len(value) > longest:
+            raise ModelFileError(
+                f"{name}: its metadata field {key} is {len(value):,} characters long (at most "
+                f"{longest:,}). The file is damaged or was edited."
+            )
+    if "ema" in meta and not isinstance(meta["ema"], bool):
+        raise ModelFileError(f"{name}: its metadata field ema must be true or false")
+
+
+def _configs(meta: dict[str, Any], name: str) -> tuple[GeneratorConfig, DiscriminatorConfig | None]:
+    """The networks' configs from the metadata, each field within its limits (so nothing built
+    from them asks for absurd memory), and the discriminator matching the generator."""
+    try:
+        g_config = config_from_dict(GeneratorConfig, meta.get("generator"))
+        d_raw = meta.get("discriminator")
+        d_config = config_from_dict(DiscriminatorConfig, d_raw) if d_raw else None
+    except (InvalidConfig, ValueError, TypeError) as exc:
+        raise ModelFileError(f"{name}: its network configuration is invalid: {exc}") from exc
+    if d_config is not None:
+        pairs = (
+            ("resolution", d_config.resolution, g_config.resolution),
+            ("in_channels", d_config.in_channels, g_config.in_channels + g_config.out_channels),
+        )
+        for field_name, got, needed in pairs:
+            if got != needed:
+                raise ModelFileError(
+                    f"{name}: its network configuration is invalid: DiscriminatorConfig."
+                    f"{field_name} is {got} but the generator needs {needed}. The file is "
+                    "damaged or was edited."
+                )
+    return g_config, d_config
+
+
+def _read_header(path: Path) -> tuple[dict[str, Any], GeneratorConfig, DiscriminatorConfig | None]:
+    """The metadata and the configs of a model file, every field checked, no tensor read."""
+    _check_file(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             header = f.metadata() or {}
@@ -163,19 +262,27 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         meta = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ModelFileError(f"{path.name}: its metadata is not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise ModelFileError(f"{path.name}: its metadata is nested too deeply") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path.name}: unknown model format {meta.get('format')!r}")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path.name} uses model format version {version!r}; this Sketchpad reads up to "
-            f"{FORMAT_VERSION}. Update Sketchpad to open it."
-        )
-    return meta
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise ModelFileError(f"{path.name}: unknown model format {found!r}")
+    _check_fields(meta, path.name)
+    g_config, d_config = _configs(meta, path.name)
+    return meta, g_config, d_config
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The JSON metadata of a model file, checked (format, version, every field, the configs
+    within their limits), without reading a tensor."""
+    return _read_header(Path(path))[0]
 
 
 def _load_tensors(module: nn.Module, prefix: str, f, path: Path) -> None:
-    """Load the file's `prefix.*` tensors into `module`, checking names and shapes first."""
+    """Load the file's `prefix.*` tensors into `module` (built on the meta device: nothing
+    allocated yet). Names, shapes and dtypes are checked from the file's header before any
+    tensor is read, so `module` is allocated only once the file is known to fill it; then each
+    tensor must hold finite numbers."""
     keys = [k for k in f.keys() if k.startswith(prefix + ".")]  # noqa: SIM118 (safe_open)
     expected = module.state_dict()
     missing = sorted(set(expected) - {k[len(prefix) + 1 :] for k in keys})
@@ -187,32 +294,50 @@ def _load_tensors(module: nn.Module, prefix: str, f, path: Path) -> None:
             f"(missing: {', '.join(missing[:4]) or 'none'}; unexpected: "
             f"{', '.join(unexpected[:4]) or 'none'}). The file is damaged or was edited."
         )
+    for key in keys:
+        name = key[len(prefix) + 1 :]
+        ref = expected[name]
+        view = f.get_slice(key)
+        shape, dtype = tuple(view.get_shape()), view.get_dtype()
+        if shape != tuple(ref.shape):
+            raise ModelFileError(
+                f"{path.name}: {what} tensor {name} has shape {shape} but its "
+                f"configuration needs {tuple(ref.shape)}. The file is damaged or was edited."
+            )
+        if dtype not in (_FLOAT_DTYPES if ref.is_floating_point() else _INT_DTYPES):
+            raise ModelFileError(
+                f"{path.name}: {what} tensor {name} is stored as {dtype}, which does not fit "
+                "it. The file is damaged or was edited."
+            )
+    module.to_empty(device="cpu")
     state = {}
     for key in keys:
         name = key[len(prefix) + 1 :]
         t = f.get_tensor(key)
-        ref = expected[name]
-        if t.shape != ref.shape:
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
             raise ModelFileError(
-                f"{path.name}: {what} tensor {name} has shape {tuple(t.shape)} but its "
-                f"configuration needs {tuple(ref.shape)}. The file is damaged or was edited."
+                f"{path.name}: {what} tensor {name} holds NaN or infinite values, so the "
+                "model cannot draw anything. Its training went wrong: use an earlier export "
+                "of the run, or train again."
             )
-        state[name] = t.to(ref.dtype) if t.is_floating_point() else t
+        state[name] = t
     module.load_state_dict(state, strict=True)
 
 
 def load_model(path: str | Path, *, with_discriminator: bool = True) -> LoadedModel:
-    """Rebuild the networks from the file alone (float32, CPU, eval mode)."""
+    """Rebuild the networks from the file alone (float32, CPU, eval mode). Every metadata field
+    is checked before anything is built, and the networks are allocated only once the file's
+    tensors are known to fit them."""
     path = Path(path)
-    meta = read_metadata(path)
+    meta, g_config, d_config = _read_header(path)
     try:
-        g_config = config_from_dict(GeneratorConfig, meta.get("generator"))
-        d_raw = meta.get("discriminator")
-        d_config = config_from_dict(DiscriminatorConfig, d_raw) if d_raw else None
-        generator = build_generator(g_config)
-        discriminator = (
-            build_discriminator(d_config) if d_config is not None and with_discriminator else None
-        )
+        with torch.device("meta"):
+            generator = build_generator(g_config)
+            discriminator = (
+                build_discriminator(d_config)
+                if d_config is not None and with_discriminator
+                else None
+            )
     except (InvalidConfig, ValueError, TypeError) as exc:
         raise ModelFileError(f"{path.name}: its network configuration is invalid: {exc}") from exc
     try:
@@ -224,6 +349,11 @@ def load_model(path: str | Path, *, with_discriminator: bool = True) -> LoadedMo
         raise ModelFileError(
             f"{path.name}: its tensors cannot be read ({exc}); the file is probably truncated. "
             "Copy it again or re-export it."
+        ) from exc
+    except MemoryError as exc:
+        raise ModelFileError(
+            f"{path.name}: its networks need more memory than this machine has free. Close "
+            "other programs, or use a smaller model."
         ) from exc
     generator.eval()
     if discriminator is not None:

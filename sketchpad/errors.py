@@ -23,3 +23,20 @@ class TrainingError(SketchpadError):
 
 class DeviceError(SketchpadError):
     """A requested device that is not available."""
+
+
+class UsageError(SketchpadError):
+    """A command line that does not parse: an unknown flag, a value of the wrong kind."""
+
+
+def failure_message(exc: BaseException) -> str:
+    """One line for a command that failed: a user error's own message; for anything else,
+    that an internal error happened, and that `--debug` shows its traceback."""
+    if isinstance(exc, SketchpadError):
+        return str(exc)
+    lines = str(exc).strip().splitlines()
+    detail = f": {lines[0]}" if lines else ""
+    return (
+        f"internal error ({type(exc).__name__}{detail}); run the command again with --debug "
+        "to see the details"
+    )

@@ -50,3 +50,8 @@ def user_cache_dir() -> Path:
     )
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def autosave_dir() -> Path:
+    """Where running app instances keep their autosaved sketches, one slot each."""
+    return user_data_dir() / "autosave"

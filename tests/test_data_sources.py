@@ -1,6 +1,10 @@
 """The user's folders as data sources: aligned, paired, photos, detection, splits, bad files."""
 
+import contextlib
+import os
+import threading
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -246,6 +250,58 @@ def test_bad_files_are_skipped_with_one_warning(tmp_path):
     assert ds[0]["name"] == items[0]["name"]  # replacements are deterministic
 
 
+def open_within(seconds, fifos, fn, *args, **kwargs):
+    """fn(*args, **kwargs) in a thread; a call still blocked after `seconds` (opening one of
+    `fifos`, which waits for a writer) is released by writing to them, and the test fails."""
+    result = {}
+
+    def call():
+        try:
+            result["value"] = quietly(fn, *args, **kwargs)
+        except Exception as exc:  # re-raised in the test's thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        for fifo in fifos:
+            with contextlib.suppress(OSError):
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(10)
+        pytest.fail(f"{fn.__name__} blocked on a named pipe")
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this OS")
+def test_named_pipes_and_other_non_files_are_skipped_not_opened(tmp_path):
+    photos = make_photos(tmp_path / "photos", 3)
+    (photos / "deeper").mkdir()
+    os.mkfifo(photos / "deeper" / "pipe.png")
+    (photos / "link.jpg").symlink_to(photos / "p000.jpg")  # a link to a picture is fine
+    (photos / "gone.jpg").symlink_to(photos / "nowhere.jpg")
+    paired = make_paired(tmp_path / "paired", ["a", "b"])
+    os.mkfifo(paired / "sketches" / "c.png")
+    os.mkfifo(paired / "images" / "c.jpg")
+    fifos = [photos / "deeper" / "pipe.png", paired / "sketches" / "c.png"]
+    fifos.append(paired / "images" / "c.jpg")
+
+    for spec in (f"photos:{photos}", str(photos)):  # listed, and sampled for detection
+        ds = open_within(10, fifos, open_source, spec, resolution=16, split="all")
+        assert ds.kind == "photos" and len(ds) == 4  # three photos and the link
+        reasons = {Path(name).name: reason for name, reason in ds.skipped}
+        assert set(reasons) == {"pipe.png", "gone.jpg"}
+        assert reasons["pipe.png"].startswith("a named pipe (FIFO), not a regular file")
+        assert "2 files skipped" in ds.describe()
+
+    ds = open_within(10, fifos, open_source, f"paired:{paired}", resolution=16, split="all")
+    assert len(ds) == 2
+    assert sorted(Path(name).name for name, _ in ds.skipped) == ["c.jpg", "c.png"]
+    assert all("named pipe" in reason for _, reason in ds.skipped)
+
+
 def test_a_source_with_no_usable_pair_is_an_error(tmp_path):
     (tmp_path / "a.txt").write_text("x")
     (tmp_path / "b.png").write_bytes(b"\x89PNG broken")
@@ -309,6 +365,54 @@ def test_dataset_command_writes_a_preview(tmp_path, capsys):
     assert code == 0
     assert Image.open(sheet).size[0] > 32
     assert "pairs per split: train" in out and "orphan.jpg" in out
+
+
+def make_photos_with_bad_files(root):
+    """Three photos, a file that is no picture (skipped when listed) and a picture whose
+    header is fine but whose pixels are cut off (skipped when loaded)."""
+    make_photos(root, 3)
+    (root / "readme.txt").write_text("hello")
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(root / "whole.png")
+    (root / "cut.png").write_bytes((root / "whole.png").read_bytes()[:5000])
+    (root / "whole.png").unlink()
+    return root
+
+
+def test_dataset_command_counts_and_lists_skipped_files_once(tmp_path, capsys):
+    data = make_photos_with_bad_files(tmp_path / "data")
+    sheet = tmp_path / "sheet.png"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        args = ["--split", "all", "--resolution", "16", "--preview", str(sheet)]
+        code = main(["dataset", f"photos:{data}", *args])
+    out, err = capsys.readouterr()
+    assert code == 0 and sheet.is_file()
+    assert "2 files skipped:" in out  # the one count: cut.png failed while the sheet was made
+    assert "1 file skipped" not in out and "skipped 2" not in out
+    assert out.count("readme.txt") == 1 and out.count("cut.png") == 1  # listed once, in full
+    assert "convert it to PNG or JPEG" in out
+    assert "skipped" not in err and not [w for w in caught if w.category is DataWarning]
+
+
+def test_other_splits_of_a_source_share_one_record_and_warn_once(tmp_path):
+    data = make_photos_with_bad_files(tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train = open_source(f"photos:{data}", resolution=16, split="all")
+        val = train.with_split("test", augment=None)  # as the trainer opens train and val
+    messages = [str(w.message) for w in caught if "skipped" in str(w.message)]
+    assert len(messages) == 1 and "1 file skipped" in messages[0]
+    assert val.source is train.source and val.requested_split == "test"
+    quietly(lambda: [train[i] for i in range(len(train))])  # cut.png fails to load
+    assert train.skipped == val.skipped and len(val.skipped) == 2
+    assert "2 files skipped" in val.describe()
+
+    quiet = open_source(f"photos:{data}", resolution=16, split="all", warn=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        [quiet[i] for i in range(len(quiet))]  # no warning, only the record
+    assert len(quiet.skipped) == 2
 
 
 def test_dataset_command_reports_user_errors(tmp_path, capsys):

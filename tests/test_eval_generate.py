@@ -122,3 +122,32 @@ def test_generate_with_only_bad_files_fails(tmp_path, tiny_model):
         )
         == 2
     )
+
+
+def test_generate_on_an_absent_device_says_it_runs_on_the_cpu(
+    tmp_path, tiny_model, capsys, monkeypatch
+):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    sketch = tmp_path / "s.png"
+    Image.new("L", (40, 40), 255).save(sketch)
+    out = tmp_path / "out"
+    argv = ["generate", str(sketch), "--model", str(tiny_model), "--out", str(out)]
+    assert main([*argv, "--device", "cuda"]) == 0
+    captured = capsys.readouterr()
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith("sketchpad generate: CUDA is not usable") and "using the CPU" in line
+    assert "generated 1 of 1" in captured.out and "CPU" in captured.out
+    assert (out / "s.png").is_file()
+    assert main([*argv, "--device", "cpu"]) == 0
+    assert capsys.readouterr().err == ""  # the device asked for runs: nothing to say
+
+
+def test_a_folder_as_the_model_says_it_is_a_folder(tmp_path, tiny_model, capsys):
+    sketch = tmp_path / "s.png"
+    Image.new("L", (40, 40), 255).save(sketch)
+    argv = ["generate", str(sketch), "--model", str(tmp_path), "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    assert "is a folder, not a model file" in capsys.readouterr().err
+    data = make_paired(tmp_path / "pairs", count=4)
+    assert main(["eval", "--model", str(tmp_path), "--data", f"paired:{data}"]) == 2
+    assert "is a folder, not a model file" in capsys.readouterr().err

@@ -368,7 +368,7 @@ def test_default_model_script_trains_all_stages_and_resumes(tmp_path):
     script = ROOT / "scripts" / "train_default.sh"
 
     def dones(folder: Path) -> list[int]:
-        lines = (folder / "events.jsonl").read_text().splitlines()
+        lines = (folder / "progress.jsonl").read_text().splitlines()
         return [e["step"] for e in map(json.loads, lines) if e["event"] == "done"]
 
     for _ in range(2):

@@ -61,3 +61,53 @@ def test_without_a_model_the_window_says_how_to_open_one(qtbot, tmp_path, monkey
 def test_bad_arguments_are_refused(argv):
     with pytest.raises(SystemExit):
         app_module.build_parser().parse_args(argv)
+
+
+# The app in a child process with its default model at argv[1] (absent or a file of the test's).
+APP_WITH_DEFAULT = """
+import sys
+from pathlib import Path
+import sketchpad.ui.main_window as main_window
+main_window.default_model_path = lambda: Path(sys.argv[1])
+from sketchpad.ui.app import run_app
+sys.exit(run_app(sys.argv[2:]))
+"""
+
+
+def _run_app(tmp_path: Path, default: Path, *argv: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "SKETCHPAD_DATA_DIR": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "HOME": str(tmp_path),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.run(
+        [sys.executable, "-c", APP_WITH_DEFAULT, str(default), *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+def test_quit_after_first_frame_exits_non_zero_when_no_model_loads(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a model")
+    done = _run_app(
+        tmp_path, tmp_path / "absent.safetensors", f"--model={bad}", "--quit-after-first-frame"
+    )
+    assert done.returncode == 2, done.stderr
+    assert "no model could be loaded" in done.stderr and "bad.safetensors" in done.stderr
+    assert "Traceback" not in done.stderr and "first picture" not in done.stdout
+
+
+@pytest.mark.slow
+def test_a_bad_model_on_the_command_line_falls_back_to_the_default(tmp_path):
+    default = save_tiny_model(tmp_path / "default.safetensors", TINY_G, None, name="default")
+    done = _run_app(tmp_path, Path(default), f"--model={tmp_path}", "--quit-after-first-frame")
+    assert done.returncode == 0, done.stderr
+    assert "first picture shown" in done.stdout
+    assert "is a folder" in done.stderr and "Using default instead" in done.stderr

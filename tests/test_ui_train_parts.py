@@ -242,6 +242,32 @@ def test_preview_runs_off_the_gui_thread_and_reports_bad_folders(qtbot, tmp_path
     panel.wait_idle()
 
 
+def test_preview_counts_and_lists_skipped_files_from_one_record(qtbot, tmp_path, recwarn):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(
+            photos / f"p{i}.png"
+        )
+    (photos / "notes.txt").write_text("not a picture")  # skipped when listed
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "w.png")
+    (photos / "cut.png").write_bytes((tmp_path / "w.png").read_bytes()[:5000])  # when loaded
+    panel = DataPanel()
+    qtbot.addWidget(panel)
+    panel.set_resolution(R)
+    panel.set_folder(str(photos), "photos")
+    panel.show()
+    with qtbot.waitSignal(panel.previewReady, timeout=30_000) as got:
+        pass
+    panel.wait_idle()
+    summary, tip = got.args[0], panel.info_label.toolTip()
+    assert len(summary.skipped) == 2 and "2 files skipped" in panel.info_label.text()
+    assert "2 files skipped:" in tip and "1 file skipped" not in tip
+    assert tip.count("notes.txt") == 1 and tip.count("cut.png") == 1  # each named once
+    assert not [w for w in recwarn if "skipp" in str(w.message)]  # the panel says it, not stderr
+
+
 # -- the tab with a scripted fake trainer ------------------------------------------------------
 
 FAKE_TRAINER = """
@@ -386,7 +412,7 @@ def test_a_superseded_preview_gives_up_its_long_render(qtbot, monkeypatch):
 
     rendered = []
 
-    def slow_open_source(spec, *, resolution, split, augment, progress):
+    def slow_open_source(spec, *, resolution, split, augment, progress, warn=True):
         for i in range(100):
             progress(i + 1, 100)
             rendered.append(i)

@@ -39,41 +39,29 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    import warnings
-
-    from sketchpad.data import (
-        AugmentConfig,
-        DataWarning,
-        LineParams,
-        make_contact_sheet,
-        open_source,
-    )
+    from sketchpad.data import AugmentConfig, LineParams, make_contact_sheet, open_source
 
     if args.count < 1:
         raise DataError(f"--count must be at least 1, got {args.count}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)  # describe() reports the same
-        dataset = open_source(
-            args.spec,
-            resolution=args.resolution,
-            split=args.split,
-            direction=args.direction,
-            augment=None if args.no_augment else AugmentConfig(),
-            seed=args.seed,
-            line_params=LineParams.parse(args.lines),
-            progress=_render_progress(),
-        )
-        print(dataset.describe())
-        print("pairs per split: " + ", ".join(f"{k} {v}" for k, v in dataset.counts.items()))
-        if args.preview is not None:
-            sheet = make_contact_sheet(dataset, args.count, args.seed)
-            args.preview.parent.mkdir(parents=True, exist_ok=True)
-            sheet.save(args.preview)
-            print(f"wrote {args.preview} ({min(args.count, len(dataset))} pairs)")
-    if dataset.skipped:
-        print(f"skipped {len(dataset.skipped)} files:")
-        for name, reason in dataset.skipped:
-            print(f"  {name}: {reason}")
+    dataset = open_source(
+        args.spec,
+        resolution=args.resolution,
+        split=args.split,
+        direction=args.direction,
+        augment=None if args.no_augment else AugmentConfig(),
+        seed=args.seed,
+        line_params=LineParams.parse(args.lines),
+        progress=_render_progress(),
+        warn=False,  # the report below says it all, once
+    )
+    sheet = None if args.preview is None else make_contact_sheet(dataset, args.count, args.seed)
+    # the report comes after the preview: files that failed to load for it are in it too
+    print(dataset.describe(list_skipped_files=True))
+    print("pairs per split: " + ", ".join(f"{k} {v}" for k, v in dataset.counts.items()))
+    if sheet is not None:
+        args.preview.parent.mkdir(parents=True, exist_ok=True)
+        sheet.save(args.preview)
+        print(f"wrote {args.preview} ({min(args.count, len(dataset))} pairs)")
     return 0
 
 

@@ -42,6 +42,13 @@ def _inputs(paths: list[str]) -> list[Path]:
     return out
 
 
+def _tell_fallback(reason: str | None, told: str | None) -> str | None:
+    """Say on stderr (once) that the device asked for is not the one running the model."""
+    if reason and reason != told:
+        print(f"sketchpad generate: {reason}", file=sys.stderr)
+    return reason or told
+
+
 def run(args: argparse.Namespace) -> int:
     from PIL import Image
 
@@ -55,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.model and not model_path.is_file():
         raise ModelFileError(f"the built-in model is missing ({model_path}); pass --model")
     engine = Engine(load_model(model_path, with_discriminator=False), args.device, args.precision)
+    told = _tell_fallback(engine.fallback_reason, None)
     files = _inputs(args.inputs)
     if not files:
         raise DataError("no sketch files found in the given inputs")
@@ -72,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         sketch = photo_to_sketch(picture, res) if args.photo else sketch_to_tensor(picture, res)
         result = engine.run(Request(i, sketch, seed=args.seed))
+        told = _tell_fallback(engine.fallback_reason, told)
         name = path.stem
         while name in used:  # two inputs with one stem: keep both
             name += "_"

@@ -1,4 +1,10 @@
-"""`sketchpad train`: the headless trainer (also what the Train tab runs as a child process)."""
+"""`sketchpad train`: the headless trainer (also what the Train tab runs as a child process).
+
+Its stop handler is installed first (`early`, before the parser is built: that imports torch),
+so a SIGTERM in the first seconds stops the trainer cleanly instead of killing it. Every
+failure ends in exit code 2 and one line on stderr (with `--progress jsonl`: one `error`
+event instead); an internal error's traceback is printed only with `--debug`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,12 @@ import os
 import signal
 import sys
 import threading
+import time
+import traceback
+from collections.abc import Callable
 from typing import Any
+
+from sketchpad.errors import SketchpadError, failure_message
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -36,7 +47,17 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--direction", choices=choices["direction"], help="aligned data: which half is the sketch"
     )
     p.add_argument("--config", help="JSON file with configuration fields (flags override it)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out; flags (or --config) given again change what a run "
+        "may change mid-run (steps, learning rates, loss weights, cadences, ...)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start a run in a folder that holds files of another kind (no checkpoints)",
+    )
     p.add_argument("--device", choices=choices["device"])
     p.add_argument(
         "--progress",
@@ -44,37 +65,79 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=None,
         help="jsonl: one JSON event per stdout line (default: a bar on a terminal)",
     )
-    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the configuration that would run (with --resume: the run's, changed) and exit",
+    )
     add_config_flags(p)
     p.set_defaults(func=run)
     return p
 
 
 class _StopFlag:
+    """Set by SIGTERM or SIGINT (Ctrl+C): the trainer finishes its step, saves and exits 0."""
+
     def __init__(self) -> None:
         self.event = threading.Event()
+        self._previous: dict[int, Any] | None = None
 
     def __call__(self) -> bool:
         return self.event.is_set()
 
-    def install(self) -> None:
+    def install(self) -> Callable[[], None]:
+        """Install the handlers (once, from the main thread); returns what puts the previous
+        ones back (a no-op when they were installed already)."""
+        if self._previous is not None or threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
         def handler(signum: int, frame: Any) -> None:
             self.event.set()
 
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+        self._previous = {
+            sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+
+        def restore() -> None:
+            for sig, previous in (self._previous or {}).items():
+                signal.signal(sig, previous)
+            self._previous = None
+            self.event.clear()
+
+        return restore
+
+
+STOP = _StopFlag()
+
+
+def early(argv: list[str]) -> Callable[[], None]:
+    """`sketchpad.cli` calls this before it builds the parsers."""
+    return STOP.install()
+
+
+def failed(argv: list[str], message: str) -> None:
+    """A failure `run` did not get to report (a command line that does not parse): its
+    `error` event in jsonl mode."""
+    jsonl = "--progress=jsonl" in argv or any(
+        a == "--progress" and b == "jsonl" for a, b in zip(argv, argv[1:], strict=False)
+    )
+    if jsonl and _main_rank():
+        _write_event({"event": "error", "message": message, "step": None})
+
+
+def _main_rank() -> bool:
+    return os.environ.get("RANK", "0") == "0"  # torchrun's; only rank 0 reports
+
+
+def _write_event(event: dict) -> None:
+    sys.stdout.write(json.dumps({**event, "time": round(time.time(), 3)}) + "\n")
+    sys.stdout.flush()
 
 
 def _printer(mode: str):
     """The on_event callback for the chosen progress mode."""
     if mode == "jsonl":
-        import time
-
-        def emit(event: dict) -> None:
-            sys.stdout.write(json.dumps({**event, "time": round(time.time(), 3)}) + "\n")
-            sys.stdout.flush()
-
-        return emit, lambda: None
+        return _write_event, lambda: None
 
     bar = None
 
@@ -135,50 +198,61 @@ def _printer(mode: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from sketchpad.errors import SketchpadError
-    from sketchpad.train import distributed
-    from sketchpad.train.config import build_config, load_config_file, overrides_from_args
-    from sketchpad.train.run import run_training
-
+    restore = STOP.install()
     mode = args.progress or ("bar" if sys.stderr.isatty() else "none")
     emit, close = _printer(mode)
-    try:
-        file_values = load_config_file(args.config) if args.config else None
-        config = build_config(file_values, overrides_from_args(args))
-    except SketchpadError as exc:
-        if mode == "jsonl":
-            emit({"event": "error", "message": str(exc), "step": None})
-        raise
-    if args.dry_run:
-        if args.init and not args.resume:  # fine-tuning keeps the model file's networks
-            from sketchpad.checkpoint import load_model
-            from sketchpad.train.run import config_for_init
+    errors: list[dict] = []
 
-            config = config_for_init(config, load_model(args.init))
-        print(json.dumps(config.to_dict(), indent=2))
-        return 0
-    stop = _StopFlag()
-    stop.install()
+    def on_event(event: dict) -> None:
+        if event["event"] == "error":
+            errors.append(event)
+        emit(event)
+
     try:
-        run_training(
-            config,
-            args.out,
-            init=args.init,
-            resume=args.resume,
-            resume_steps=args.steps,
-            should_stop=stop,
-            on_event=emit,
-        )
-        code = 0
-    except SketchpadError as exc:
-        if mode != "jsonl":  # in jsonl mode the error event is already on stdout
-            print(f"sketchpad train: error: {exc}", file=sys.stderr)
+        code = _train(args, on_event)
+    except Exception as exc:
         code = 2
+        message = failure_message(exc)
+        if mode == "jsonl" and not errors and _main_rank():
+            emit({"event": "error", "message": message, "step": None})
+        if getattr(args, "debug", False) and not isinstance(exc, SketchpadError):
+            traceback.print_exc()
+        elif mode != "jsonl":  # in jsonl mode the error event says it
+            print(f"sketchpad train: error: {message}", file=sys.stderr)
     finally:
         close()
-    if distributed.from_environment().enabled:
+        restore()
+    if int(os.environ.get("WORLD_SIZE") or 1) > 1:
         # A torchrun worker ends here without tearing down (see run_training).
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     return code
+
+
+def _train(args: argparse.Namespace, on_event: Callable[[dict], None]) -> int:
+    from sketchpad.train.config import build_config, load_config_file, overrides_from_args
+    from sketchpad.train.plan import plan_run
+    from sketchpad.train.resume import Changes
+    from sketchpad.train.run import run_training
+
+    file_values = load_config_file(args.config) if args.config else None
+    flags = overrides_from_args(args)
+    if args.resume:  # the run's own configuration, with the fields given here changed
+        config, changes = None, Changes.given(flags, file_values, args.config or "")
+    else:
+        config, changes = build_config(file_values, flags), None
+    options = {
+        "init": args.init,
+        "resume": args.resume,
+        "changes": changes,
+        "overwrite": args.overwrite,
+    }
+    if args.dry_run:
+        plan = plan_run(config, args.out, **options)
+        for level, message in plan.notes:
+            print(f"{level}: {message}", file=sys.stderr)
+        print(json.dumps(plan.config.to_dict(), indent=2))
+        return 0
+    run_training(config, args.out, **options, should_stop=STOP, on_event=on_event)
+    return 0

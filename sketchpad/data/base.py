@@ -38,6 +38,8 @@ class PairSource(ABC):
     def __init__(self) -> None:
         self.items: list[PairItem] = []
         self.skipped: list[tuple[str, str]] = []
+        """(file, reason) for every file left out, when listed or when it failed to load: the
+        one record every report (warning, summary, list) reads."""
         self.notes: list[str] = []
         self.keep_in_memory = True
         """Whether the dataset should keep loaded pairs in memory (False: loading is cheap)."""
@@ -47,14 +49,30 @@ class PairSource(ABC):
         """(sketch (1, R, R) ink, image (3, R, R) in [-1, 1]); DataError if the files are bad."""
 
 
+def count_skipped(skipped: Sequence[tuple[str, str]]) -> str:
+    """ "1 file skipped", "3 files skipped" """
+    return f"{len(skipped)} {'file' if len(skipped) == 1 else 'files'} skipped"
+
+
 def summarize_skipped(skipped: Sequence[tuple[str, str]], few: int = 5) -> str:
     """ "3 files skipped: a.txt (not a picture), b.png (truncated), c.jpg (...)" """
     if not skipped:
         return "no files skipped"
     shown = ", ".join(f"{Path(name).name} ({_short(reason)})" for name, reason in skipped[:few])
     more = f" and {len(skipped) - few} more" if len(skipped) > few else ""
-    plural = "file" if len(skipped) == 1 else "files"
-    return f"{len(skipped)} {plural} skipped: {shown}{more}"
+    return f"{count_skipped(skipped)}: {shown}{more}"
+
+
+def list_skipped(skipped: Sequence[tuple[str, str]], limit: int | None = None) -> str:
+    """Every skipped file on its own line, with its full reason (the first `limit` of them):
+    "2 files skipped:\n  a.txt: not a picture…\n  b.png: …" """
+    if not skipped:
+        return "no files skipped"
+    shown = skipped if limit is None else skipped[:limit]
+    lines = [f"{count_skipped(skipped)}:", *(f"  {name}: {reason}" for name, reason in shown)]
+    if len(shown) < len(skipped):
+        lines.append(f"  … and {len(skipped) - len(shown)} more")
+    return "\n".join(lines)
 
 
 def warn_skipped(where: str, skipped: Sequence[tuple[str, str]]) -> None:

@@ -9,7 +9,13 @@ import torch
 from torch.utils.data import Dataset
 
 from sketchpad.data.augment import AugmentConfig, augment_pair, pair_generator
-from sketchpad.data.base import DataWarning, PairItem, PairSource, summarize_skipped
+from sketchpad.data.base import (
+    DataWarning,
+    PairItem,
+    PairSource,
+    list_skipped,
+    summarize_skipped,
+)
 from sketchpad.data.folders import reason_of
 from sketchpad.data.splits import count_splits, select_split
 from sketchpad.errors import DataError
@@ -22,8 +28,12 @@ class PairDataset(Dataset):
     """Items are dicts: sketch (1, R, R) float ink, image (3, R, R) float in [-1, 1], name str.
 
     Augmentation depends only on (seed, epoch, index): call `set_epoch` at each epoch. A file
-    that fails to load is recorded in `skipped` and replaced by the next usable item, so one
-    bad file never stops an epoch (with DataLoader workers, each worker keeps its own record).
+    that fails to load is recorded in the source's `skipped` and replaced by the next usable
+    item, so one bad file never stops an epoch (with DataLoader workers, each worker keeps its
+    own record). Datasets of other splits of the same source (`with_split`) share that record.
+
+    `warn`: report a split fallback and files that fail to load as DataWarnings too (False when
+    the caller shows `describe()` itself).
     """
 
     def __init__(
@@ -37,6 +47,7 @@ class PairDataset(Dataset):
         detected: bool = False,
         detection: str | None = None,
         memory_bytes: int = DEFAULT_MEMORY_BYTES,
+        warn: bool = True,
     ) -> None:
         self.source = source
         self.kind = source.kind
@@ -47,6 +58,8 @@ class PairDataset(Dataset):
         self.augment = augment or AugmentConfig.off()
         self.seed = seed
         self.epoch = 0
+        self.warn = warn
+        self.memory_bytes = memory_bytes
         self.detected = detected
         self.detection = detection
         self.counts = count_splits(source.items)
@@ -54,10 +67,10 @@ class PairDataset(Dataset):
         self.notes = list(source.notes)
         if fallback:
             self.notes.append(fallback)
-            warnings.warn(fallback, DataWarning, stacklevel=2)
+            if warn:
+                warnings.warn(fallback, DataWarning, stacklevel=2)
         if not self.items:
             raise DataError(f"{self._where()}: no usable pair in the {split} split.")
-        self._failed: list[tuple[str, str]] = []
         self._bad: set[int] = set()
         self._memory: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self._memory_left = memory_bytes if source.keep_in_memory else 0
@@ -65,7 +78,21 @@ class PairDataset(Dataset):
     @property
     def skipped(self) -> list[tuple[str, str]]:
         """(file, reason) for every file left out: when listed, and when loading failed."""
-        return [*self.source.skipped, *self._failed]
+        return list(self.source.skipped)
+
+    def with_split(self, split: str, *, augment: AugmentConfig | None = None) -> PairDataset:
+        """Another split of the same source, which is not listed (nor warned about) again."""
+        return PairDataset(
+            self.source,
+            resolution=self.resolution,
+            split=split,
+            augment=augment,
+            seed=self.seed,
+            detected=self.detected,
+            detection=self.detection,
+            memory_bytes=self.memory_bytes,
+            warn=self.warn,
+        )
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -105,12 +132,15 @@ class PairDataset(Dataset):
         self._bad.add(position)
         path = next((p for p in item.paths if str(p) in str(exc)), None)
         entry = (str(path), reason_of(exc, path)) if path else (item.name, str(exc))
-        self._failed.append(entry)
-        warnings.warn(
-            f"{self._where()}: skipping {Path(entry[0]).name}: {entry[1]}",
-            DataWarning,
-            stacklevel=3,
-        )
+        if entry in self.source.skipped:
+            return  # met already, by another dataset of this source
+        self.source.skipped.append(entry)
+        if self.warn:
+            warnings.warn(
+                f"{self._where()}: skipping {Path(entry[0]).name}: {entry[1]}",
+                DataWarning,
+                stacklevel=3,
+            )
 
     def _remember(self, position: int, sketch: torch.Tensor, image: torch.Tensor) -> None:
         size = sketch.numel() * sketch.element_size() + image.numel() * image.element_size()
@@ -121,8 +151,11 @@ class PairDataset(Dataset):
     def _where(self) -> str:
         return f"{self.kind} data in {self.root}" if self.root else f"{self.kind} data"
 
-    def describe(self) -> str:
-        """One paragraph for people: kind (and why), counts per split, skipped files."""
+    def describe(self, *, list_skipped_files: bool = False, limit: int | None = None) -> str:
+        """One paragraph for people: kind (and why), counts per split, skipped files (a few
+        named), or with `list_skipped_files` every skipped file (up to `limit`) on its own line
+        after the paragraph. Count and names come from the one record, read once."""
+        skipped = self.skipped
         how = f"detected as {self.kind}" if self.detected else self.kind
         if self.detected and self.detection:
             how += f" ({self.detection})"
@@ -136,10 +169,12 @@ class PairDataset(Dataset):
         text += ", augmented." if self.augment.enabled else ", not augmented."
         for note in self.notes:
             text += f" Note: {note}."
-        if self.skipped:
-            text += f" {_upper_first(summarize_skipped(self.skipped))}."
+        if skipped and not list_skipped_files:
+            text += f" {_upper_first(summarize_skipped(skipped))}."
         if self.credit:
             text += f" {self.credit}"
+        if skipped and list_skipped_files:
+            text += f"\n{_upper_first(list_skipped(skipped, limit))}"
         return text
 
 

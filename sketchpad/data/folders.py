@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,15 +30,57 @@ IMAGE_EXTENSIONS = frozenset(
 _IGNORED = frozenset({"thumbs.db", "desktop.ini", "icon\r"})
 
 
-def list_files(root: Path, *, recursive: bool) -> list[Path]:
-    """Candidate files under root, sorted; hidden files and OS clutter are left out silently."""
-    if not recursive:
-        return sorted(p for p in root.iterdir() if p.is_file() and not _ignored(p.name))
+def list_entries(root: Path, *, recursive: bool) -> tuple[list[Path], list[tuple[str, str]]]:
+    """(files, skipped) under root, both sorted: the regular files (or links to them) to read,
+    and (path, reason) for the entries that are not files to read (a named pipe, a device, a
+    socket, a broken link), which could block or fail when opened. Folders, hidden files and
+    OS clutter are left out silently."""
+    if recursive:
+        candidates: list[Path] = []
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            candidates.extend(Path(folder) / f for f in files if not _ignored(f))
+    else:
+        candidates = [p for p in root.iterdir() if not _ignored(p.name)]
     found: list[Path] = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(Path(folder) / f for f in files if not _ignored(f))
-    return sorted(found)
+    skipped: list[tuple[str, str]] = []
+    for path in sorted(candidates):
+        why = _not_a_regular_file(path)
+        if why is None:
+            found.append(path)
+        elif why:
+            skipped.append((str(path), why))
+    return found, skipped
+
+
+def list_files(root: Path, *, recursive: bool) -> list[Path]:
+    """The regular files under root, sorted (see `list_entries`)."""
+    return list_entries(root, recursive=recursive)[0]
+
+
+def _not_a_regular_file(path: Path) -> str | None:
+    """Why `path` is not a file to read ("" for a folder: not worth a mention), or None."""
+    try:
+        mode = path.stat().st_mode  # through links: a link to a regular file is fine
+    except FileNotFoundError:
+        if path.is_symlink():
+            return "a link to a file that does not exist. Remove the link or restore its file"
+        return "no longer there"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return ""
+    if stat.S_ISFIFO(mode):
+        kind = "a named pipe (FIFO)"
+    elif stat.S_ISSOCK(mode):
+        kind = "a socket"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        kind = "a device"
+    else:
+        kind = "a special file"
+    return f"{kind}, not a regular file. Sketchpad reads picture files only: move it elsewhere"
 
 
 def _ignored(name: str) -> bool:
@@ -64,6 +107,12 @@ def split_key(path: Path, root: Path) -> tuple[str, str]:
 class _ScannedFolder(PairSource):
     """Common to folder sources: probe every file's header up front, keep the readable ones."""
 
+    def _list(self, root: Path, *, recursive: bool) -> list[Path]:
+        """The files to read under root; the entries that are not files are skipped."""
+        files, not_files = list_entries(root, recursive=recursive)
+        self.skipped.extend(not_files)
+        return files
+
     def _probe_all(self, files: list[Path]) -> Iterator[tuple[Path, tuple[int, int]]]:
         for path in files:
             try:
@@ -88,7 +137,7 @@ class AlignedSource(_ScannedFolder):
             raise DataError(f"direction must be AtoB or BtoA, got {direction!r}")
         self.root = root
         self.direction = direction
-        for path, (w, _h) in self._probe_all(list_files(root, recursive=True)):
+        for path, (w, _h) in self._probe_all(self._list(root, recursive=True)):
             if w < 2 * 8:
                 self.skipped.append((str(path), f"{w} pixels wide: too narrow for two halves"))
                 continue
@@ -155,7 +204,7 @@ class PairedSource(_ScannedFolder):
 
     def _by_stem(self, folder: Path) -> dict[str, Path]:
         by_stem: dict[str, Path] = {}
-        for path in list_files(folder, recursive=False):
+        for path in self._list(folder, recursive=False):
             if path.suffix.lower() not in IMAGE_EXTENSIONS:
                 self.skipped.append((str(path), "not a picture file extension"))
             elif path.stem in by_stem:
@@ -181,7 +230,7 @@ class PhotoSource(_ScannedFolder):
         super().__init__()
         self.root = root
         self.line_params = line_params or LineParams()
-        for path, _size in self._probe_all(list_files(root, recursive=True)):
+        for path, _size in self._probe_all(self._list(root, recursive=True)):
             split, name = split_key(path, root)
             self.items.append(PairItem(name=name, split=split, paths=(path,)))
         self._require_items("pictures")

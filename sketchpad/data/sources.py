@@ -108,11 +108,14 @@ def open_source(
     seed: int = 0,
     line_params: LineParams | None = None,
     progress: ProgressFn | None = None,
+    warn: bool = True,
 ) -> PairDataset:
     """Open a `--data SPEC` as a dataset of one split; augment=None means no augmentation.
+    Another split of the same data: `dataset.with_split(...)`, which reads no file again.
 
     `progress(done, total)` is called while OpenMoji renders (first use at a resolution only).
-    Skipped files are reported once as a DataWarning (and listed in the dataset's `skipped`).
+    Skipped files are listed in the dataset's `skipped`, and reported once as a DataWarning
+    unless `warn` is False (for a caller that shows `describe()` itself).
     """
     if not isinstance(resolution, int) or not 8 <= resolution <= 4096:
         raise ConfigError(f"resolution must be an integer from 8 to 4096, got {resolution!r}")
@@ -126,7 +129,8 @@ def open_source(
             f"--direction {direction} applies to aligned data only, not {parsed.kind}"
         )
     source = _build(parsed, resolution, direction, line_params, progress)
-    warn_skipped(str(parsed.path or parsed.kind), source.skipped)
+    if warn:
+        warn_skipped(str(parsed.path or parsed.kind), source.skipped)
     return PairDataset(
         source,
         resolution=resolution,
@@ -135,6 +139,7 @@ def open_source(
         seed=seed,
         detected=parsed.detected,
         detection=parsed.detection,
+        warn=warn,
     )
 
 

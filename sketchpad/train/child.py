@@ -91,12 +91,14 @@ class TrainerChild:
     def __init__(
         self,
         run_dir: Path,
-        pid: int,
+        record: runs.TrainerRecord,
         offsets: dict[str, int],
         popen: subprocess.Popen | None = None,
     ) -> None:
         self.run_dir = run_dir
-        self.pid = pid
+        self.record = record
+        """The process (pid and start) this child is: only that process is ever signalled."""
+        self.pid = record.pid
         self._popen = popen
         self._offsets = offsets
         self._partial: dict[str, bytes] = {}
@@ -111,10 +113,12 @@ class TrainerChild:
     def spawn(
         cls, run_dir: Path, args: Sequence[str], env: Mapping[str, str] | None = None
     ) -> TrainerChild:
-        """Start `sketchpad train --out RUN_DIR --progress jsonl ARGS` detached, appending to
-        the run's event and log files, and write the run's process file. Raises
-        `TrainerStartError` when the program cannot be started."""
-        program, arguments = trainer_command(["--out", str(run_dir), "--progress", "jsonl", *args])
+        """Start `sketchpad train --out RUN_DIR --progress jsonl --debug ARGS` detached,
+        appending to the run's event and log files (`--debug`: an internal error's traceback
+        goes to the log), and write the run's process file. Raises `TrainerStartError` when the
+        program cannot be started."""
+        head = ["--out", str(run_dir), "--progress", "jsonl", "--debug"]
+        program, arguments = trainer_command([*head, *args])
         out_path, log_path = run_dir / EVENTS_FILE, run_dir / LOG_FILE
         offsets = {
             EVENTS_FILE: _size(out_path),
@@ -135,26 +139,28 @@ class TrainerChild:
             raise TrainerStartError(
                 f"Could not start the trainer ({program}): {exc.strerror or exc}"
             ) from exc
-        runs.write_process_file(run_dir, popen.pid, [program, *arguments])
-        return cls(run_dir, popen.pid, offsets, popen)
+        record = runs.write_process_file(run_dir, popen.pid, [program, *arguments])
+        return cls(run_dir, record, offsets, popen)
 
     @classmethod
     def attach(cls, run_dir: Path) -> TrainerChild | None:
         """The trainer of `run_dir` started earlier (by a previous app), if it is still
-        running (else None). Its events since its last `start` are read again."""
-        pid = runs.read_process_pid(run_dir)
-        if pid is None or not runs.pid_alive(pid, expect="train"):
+        running (else None): the process trainer.json names, started when it says (a pid
+        reused by another process is not the trainer). Its events since its last `start` are
+        read again."""
+        record = runs.read_process_record(run_dir)
+        if record is None or not record.alive():
             return None
         offsets = {
             EVENTS_FILE: _last_start_offset(run_dir / EVENTS_FILE),
             LOG_FILE: _size(run_dir / LOG_FILE),
         }
-        return cls(run_dir, pid, offsets)
+        return cls(run_dir, record, offsets)
 
     def alive(self) -> bool:
         if self._popen is not None:
             return self._popen.poll() is None
-        return runs.pid_alive(self.pid, expect="train")
+        return self.record.alive()
 
     # -- stopping ----------------------------------------------------------------------------
 
@@ -167,10 +173,10 @@ class TrainerChild:
         sig = signal.SIGTERM if self._signalled == 1 else getattr(signal, "SIGKILL", signal.SIGTERM)
         try:
             if self._popen is not None:
-                self._popen.send_signal(sig)
+                self._popen.send_signal(sig)  # our own child: its pid is ours until reaped
             else:
-                os.kill(self.pid, sig)
-        except (ProcessLookupError, OSError):
+                _signal_same_process(self.record, sig)
+        except OSError:
             pass  # already gone: the next look reports the end
 
     def kill(self) -> None:
@@ -255,6 +261,30 @@ class TrainerChild:
             exit_code=code,
             log_tail=tail,
         )
+
+
+def _signal_same_process(record: runs.TrainerRecord, sig: int) -> bool:
+    """Send `sig` to the process `record` names if it is still that process (its start
+    matches), never to another one that was given the same pid; True when sent. On Linux the
+    process is pinned by a pidfd while it is checked, so it cannot be swapped in between."""
+    pidfd_open = getattr(os, "pidfd_open", None)
+    try:
+        fd = pidfd_open(record.pid) if pidfd_open is not None else None
+    except ProcessLookupError:
+        return False
+    except OSError:
+        fd = None  # a kernel without pidfds: check, then signal
+    try:
+        if not record.alive():
+            return False
+        if fd is not None:
+            signal.pidfd_send_signal(fd, sig)
+        else:
+            os.kill(record.pid, sig)
+        return True
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def _detached_flags() -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -18,13 +19,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from models import DiscriminatorConfig, GeneratorConfig, InvalidConfig, LossConfig
+import torch
+
+from models import (
+    DiscriminatorConfig,
+    GeneratorConfig,
+    InvalidConfig,
+    LossConfig,
+    build_discriminator,
+    build_generator,
+)
 from models.config import config_from_dict, config_to_dict
 from models.validation import (
     NON_NEGATIVE_INT,
     POSITIVE_INT,
     FieldChecks,
     Limits,
+    WrongType,
     field_error,
 )
 from sketchpad.data import AugmentConfig
@@ -197,13 +208,25 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         if f.name not in NESTED and f.name not in own_flags:
             allowed = allowed_values(TrainConfig.CHOICES, TrainConfig.LIMITS, f.name)
             add(f.name.replace("_", "-"), f.name, hints[f.name], allowed)
-    for nested, (cls, prefix) in NESTED.items():
+    for nested, (cls, _) in NESTED.items():
         hints = _hints(cls)
         for f in dataclasses.fields(cls):
             if (nested, f.name) not in DERIVED:
-                flag = FLAG_RENAMES.get((nested, f.name), prefix + f.name.replace("_", "-"))
+                dotted = f"{nested}.{f.name}"
                 allowed = allowed_values(cls.CHOICES, cls.LIMITS, f.name)
-                add(flag, f"{nested}.{f.name}", hints[f.name], allowed)
+                add(flag_for(dotted)[2:], dotted, hints[f.name], allowed)
+
+
+def flag_for(dotted: str) -> str:
+    """The flag of a dotted field ("--lr-g", "--g-base-width", "--fm-weight"); a field the
+    trainer derives has none and is named as itself."""
+    nested, _, name = dotted.rpartition(".")
+    if not nested:
+        return "--" + name.replace("_", "-")
+    if nested not in NESTED or (nested, name) in DERIVED:
+        return dotted
+    prefix = NESTED[nested][1]
+    return "--" + FLAG_RENAMES.get((nested, name), prefix + name.replace("_", "-"))
 
 
 def allowed_values(
@@ -233,14 +256,24 @@ def _merge(base: dict[str, Any], dotted: dict[str, Any]) -> dict[str, Any]:
     for key, value in dotted.items():
         target = out
         *parents, leaf = key.split(".")
-        for p in parents:
+        for i, p in enumerate(parents):
             target = target.setdefault(p, {})
+            if not isinstance(target, dict):
+                where = ".".join(parents[: i + 1])
+                raise ConfigError(f"{where}: {WrongType('an object', target)}")
         target[leaf] = list(value) if isinstance(value, tuple) else value
     return out
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def build_config(file_values: dict[str, Any] | None, overrides: dict[str, Any]) -> TrainConfig:
-    """defaults < config file < flags. Resolution and channel counts flow into the networks."""
+    """defaults < config file < flags. Resolution and channel counts flow into the networks.
+    Every value must have its field's type (a bool a JSON bool, an int an int, ...; see
+    `models.config.config_from_dict`), and both networks must work at the resolution
+    (`check_networks`); errors name the dotted field."""
     data = _merge(TrainConfig().to_dict(), {})
     if file_values:
         unknown = sorted(set(file_values) - set(data))
@@ -250,23 +283,60 @@ def build_config(file_values: dict[str, Any] | None, overrides: dict[str, Any]) 
             if key in NESTED and isinstance(value, dict):
                 data[key].update(value)
             else:
-                data[key] = value
+                data[key] = value  # a non-object for a nested field is named below
     data = _merge(data, overrides)
-    res = data["resolution"]
-    aug = data["augment"]
-    sketch_channels = 2 if aug.get("distance_field") else 1
-    data["generator"].update(resolution=res, in_channels=sketch_channels)
-    data["discriminator"].update(
-        resolution=res, in_channels=sketch_channels + data["generator"].get("out_channels", 3)
-    )
+    # The derived fields follow only well-typed values: a wrong one is named as itself.
+    res, g, d, aug = (data.get(k) for k in ("resolution", "generator", "discriminator", "augment"))
+    distance = aug.get("distance_field") if isinstance(aug, dict) else False
+    sketch_channels = 2 if distance is True else 1
+    out_channels = g.get("out_channels", 3) if isinstance(g, dict) else 3
+    for network in (g, d):
+        if isinstance(network, dict) and _is_int(res):
+            network["resolution"] = res
+    if isinstance(g, dict):
+        g["in_channels"] = sketch_channels
+    if isinstance(d, dict) and _is_int(out_channels):
+        d["in_channels"] = sketch_channels + out_channels
     try:
-        nested = {name: config_from_dict(cls, data[name]) for name, (cls, _) in NESTED.items()}
-        top = {k: v for k, v in data.items() if k not in NESTED}
-        return TrainConfig(**top, **nested)
+        config = config_from_dict(TrainConfig, data, where="")
     except InvalidConfig as exc:
         raise ConfigError(str(exc)) from exc
-    except TypeError as exc:
-        raise ConfigError(f"bad configuration: {exc}") from exc
+    check_networks(config)
+    return config
+
+
+def check_networks(config: TrainConfig) -> None:
+    """Build both networks on the meta device (shapes only: no memory, no arithmetic) and run
+    a training batch through them, so that a resolution or depth they cannot work with fails
+    here, named, instead of at the first step of training."""
+    features = config.loss.feature_matching_weight > 0
+    _check_networks(config.generator, config.discriminator, config.batch, features)
+
+
+@functools.lru_cache(maxsize=16)
+def _check_networks(g: GeneratorConfig, d: DiscriminatorConfig, batch: int, features: bool) -> None:
+    size = f"{g.resolution}×{g.resolution} pictures"
+    with torch.device("meta"):
+        try:
+            sketch = torch.empty(batch, g.in_channels, g.resolution, g.resolution)
+            fake = build_generator(g)(sketch)
+        except (RuntimeError, ValueError) as exc:
+            raise ConfigError(
+                f"the generator ({g.arch}, depth {g.depth}) cannot work on {size} "
+                f"({_first_line(exc)}); change --resolution or --g-depth"
+            ) from exc
+        try:
+            build_discriminator(d)(sketch, fake, features=features)
+        except (RuntimeError, ValueError) as exc:
+            raise ConfigError(
+                f"the discriminator ({d.arch}) cannot work on {size} with batch {batch} "
+                f"({_first_line(exc)}); use a larger --resolution, or a shallower "
+                "discriminator (--d-n-layers, --d-num-d, --d-branches)"
+            ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:

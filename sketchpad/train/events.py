@@ -11,13 +11,18 @@ Every object has "event" (its type) and "time" (seconds since the epoch). Types 
 - `checkpoint`: step, path (trainer state), model (the exported model file)
 - `eval`: step, split, count, metrics {l1, psnr, ssim: {mean, median}}, identity (the same
   numbers for output = the sketch)
-- `log`: level ("info" or "warning"), message
+- `log`: level ("info" or "warning"), message; among them, on resume, one per changed field
+  ("lr_g: 0.0002 -> 1e-05")
 - `done`: step, model (the exported model file), stopped (true when stopped early),
   ranks_in_sync (every process ended with identical weights)
 - `error`: message, step (or null when the run never started)
 
-A run ends with exactly one `done` or one `error`. The same objects (without "time") go to
-the `on_event` callback of `TrainingRun`, and the step/eval values to RUN_DIR/metrics.jsonl.
+A run ends with exactly one `done` or one `error` (every failure of `sketchpad train`, a
+command line that does not parse included, is one `error` event and exit code 2). A stop that
+comes before training begins (SIGTERM while the trainer prepares) writes nothing and ends with
+a `log` event ("stopped before training began"), no `start`, and exit code 0. The same
+objects (without "time") go to the `on_event` callback of `TrainingRun`, and the step/eval
+values to RUN_DIR/metrics.jsonl.
 """
 
 from __future__ import annotations

@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from models import build_discriminator, build_generator
-from sketchpad.checkpoint import LoadedModel, load_model, save_model
-from sketchpad.data import DataWarning, PairDataset, open_source
+from sketchpad.checkpoint import save_model
 from sketchpad.devices import (
     Precision,
     choose_precision,
@@ -26,25 +23,19 @@ from sketchpad.devices import (
     flush_denormals,
     resolve_device,
 )
-from sketchpad.errors import ConfigError, SketchpadError, TrainingError
+from sketchpad.errors import SketchpadError
 from sketchpad.evaluate import evaluate, sample_grid
 from sketchpad.train import distributed, events, state
-from sketchpad.train.config import TrainConfig, config_from_saved
+from sketchpad.train.config import TrainConfig, check_networks
 from sketchpad.train.events import Event, EventFn
-from sketchpad.train.run_files import CONFIG_NAME, METRICS_NAME, MODEL_NAME, SAMPLES_FOLDER
+from sketchpad.train.plan import config_for_init, prepare_run
+from sketchpad.train.resume import Changes
+from sketchpad.train.run_data import RunData
+from sketchpad.train.run_files import METRICS_NAME, MODEL_NAME, SAMPLES_FOLDER
+from sketchpad.train.run_folder import RunFolder, writing
 from sketchpad.train.step import GanStep
 
-
-def config_for_init(config: TrainConfig, model: LoadedModel) -> TrainConfig:
-    """Fine-tuning keeps the model file's networks and resolution."""
-    g = model.generator_config
-    d = model.discriminator_config
-    if d is None:
-        d = replace(config.discriminator, resolution=g.resolution)
-    aug = config.augment
-    if (g.in_channels == 2) != aug.distance_field:
-        aug = replace(aug, distance_field=g.in_channels == 2)
-    return replace(config, resolution=g.resolution, generator=g, discriminator=d, augment=aug)
+__all__ = ["TrainingRun", "config_for_init", "run_training", "training_device"]
 
 
 def training_device(
@@ -60,18 +51,20 @@ def training_device(
 
 
 class TrainingRun:
-    """Prepares everything (data, networks, resume state) in the constructor so that a bad
-    `--data`, `--init` or run folder fails before any training, with a message to act on;
-    `run()` then trains."""
+    """Prepares everything (run folder, data, networks, resume state) in the constructor so
+    that a bad `--data`, `--init` or run folder fails before any training, with a message to
+    act on; `run()` then trains. The run folder is locked from the start of the constructor
+    to the end of `run()` (or `close()`), so no second trainer writes into it meanwhile."""
 
     def __init__(
         self,
-        config: TrainConfig,  # what to train; with `resume`, the run's saved one is used instead
+        config: TrainConfig | None,  # what to train; with `resume`, the run's saved one instead
         run_dir: str | Path,  # the run folder: config.json, checkpoints/, samples/, the model
         *,
         init: str | Path | None = None,  # a model file to fine-tune (its networks are kept)
         resume: bool = False,  # continue the run in `run_dir` from its newest good checkpoint
-        resume_steps: int | None = None,  # with `resume`: a new total (the schedule follows it)
+        changes: Changes | Mapping[str, Any] | None = None,  # with `resume`: fields given anew
+        overwrite: bool = False,  # a new run in a folder that holds files of another kind
         dist_info: distributed.DistInfo | None = None,  # this process's rank (DDP); None: alone
         on_event: EventFn | None = None,  # gets every event (`sketchpad.train.events`)
     ) -> None:
@@ -80,47 +73,34 @@ class TrainingRun:
         self._emit_fn = on_event or (lambda event: None)
         self._held: list[Event] | None = []  # log lines from preparation, sent after "start"
         self.resumed = False
-        init_model: LoadedModel | None = None
-        resume_state: dict[str, Any] | None = None
+        self.folder = RunFolder(self.run_dir)
+        options = {"init": init, "resume": resume, "changes": changes, "overwrite": overwrite}
+        try:
+            self._prepare(config, options)
+        except BaseException:
+            self.close(discard=True)
+            raise
 
-        if resume:
-            saved = self.run_dir / CONFIG_NAME
-            if not saved.is_file():
-                raise TrainingError(
-                    f"{self.run_dir} holds no run to resume ({CONFIG_NAME} is "
-                    "missing); start a new run without --resume"
-                )
-            config = config_from_saved(json.loads(saved.read_text(encoding="utf-8")))
-            if resume_steps is not None and resume_steps != config.steps:
-                config = replace(config, steps=resume_steps)  # e.g. to train a run for longer
-            resume_state, path, problems = state.load_latest_state(self.run_dir)
-            for problem in problems:
-                self.log("warning", f"skipped a damaged checkpoint: {problem}")
-            self.log("info", f"resuming from {path.name} (step {resume_state['step']})")
-        else:
-            if state.list_checkpoints(self.run_dir):
-                raise TrainingError(
-                    f"{self.run_dir} already holds a training run; add --resume to continue it "
-                    "or choose another --out folder"
-                )
-            if init is not None:
-                init_model = load_model(init)
-                config = config_for_init(config, init_model)
-        self.config = config
+    def _prepare(self, config: TrainConfig | None, options: dict[str, Any]) -> None:
+        main, log = self.dist.is_main, self.log
+        plan, resume_state = prepare_run(self.folder, config, **options, main=main, log=log)
+        self.config = config = plan.config
+        check_networks(config)
 
         device, precision = training_device(config, self.dist)
         if config.deterministic:
             torch.use_deterministic_algorithms(True)
         torch.manual_seed(config.seed)
-        self.train_set, self.val_set = self._open_data()
+        self.data = RunData(config, self.dist, self.log)
+        self.train_set, self.val_set = self.data.train_set, self.data.val_set
 
         g = build_generator(config.generator)
         d = build_discriminator(config.discriminator)
-        if init_model is not None:
-            g.load_state_dict(init_model.generator.state_dict())
-            if init_model.discriminator is not None:
-                d.load_state_dict(init_model.discriminator.state_dict())
-            self.log("info", f"fine-tuning from {Path(init).name}")
+        if plan.init_model is not None:
+            g.load_state_dict(plan.init_model.generator.state_dict())
+            if plan.init_model.discriminator is not None:
+                d.load_state_dict(plan.init_model.discriminator.state_dict())
+            self.log("info", f"fine-tuning from {Path(options['init']).name}")
         self.gan = GanStep(config, g, d, device, precision)
         if resume_state is not None:
             self.gan.load_state_dict(resume_state)
@@ -130,36 +110,14 @@ class TrainingRun:
         self.gan.distribute(self.dist)
         self.fixed = [self.val_set[i] for i in range(min(config.sample_count, len(self.val_set)))]
 
+    def close(self, *, discard: bool = False) -> None:
+        """Let the run folder go (`run()` does at its end); with `discard`, remove the folder
+        when this run created it and wrote nothing in it."""
+        self.folder.release(discard=discard)
+
     @property
     def step(self) -> int:
         return self.gan.step
-
-    def _open_data(self) -> tuple[PairDataset, PairDataset]:
-        c = self.config
-        still = replace(c.augment, flip=False, affine=False, thickness=False, dropout=False)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DataWarning)
-            train_set = open_source(
-                c.data,
-                resolution=c.resolution,
-                split="train",
-                direction=c.direction,
-                augment=c.augment,
-                seed=c.seed,
-            )
-            val_set = open_source(
-                c.data,
-                resolution=c.resolution,
-                split="val",
-                direction=c.direction,
-                augment=still,
-                seed=c.seed,
-            )
-        for w in caught:
-            self.log("warning", str(w.message))
-        if len(train_set) < 1:
-            raise ConfigError("the training split is empty")
-        return train_set, val_set
 
     # -- events -------------------------------------------------------------------------------
     def log(self, level: str, message: str) -> None:
@@ -182,20 +140,36 @@ class TrainingRun:
 
     def _metrics_line(self, record: dict[str, Any]) -> None:
         if self.dist.is_main:
-            with open(self.run_dir / METRICS_NAME, "a", encoding="utf-8") as f:
+            path = self.run_dir / METRICS_NAME
+            with writing(str(path), self._kept), open(path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
 
     # -- files --------------------------------------------------------------------------------
+    def _kept(self) -> str:
+        """What a failed write leaves to resume from, and what to do."""
+        saved = state.list_checkpoints(self.run_dir)
+        if not saved:
+            return "No checkpoint was saved yet: make room (or fix the folder) and start again."
+        step, path = saved[-1]
+        return (
+            f"The checkpoint {path.name} (step {step}) is kept: make room (or fix the folder), "
+            "then continue with --resume."
+        )
+
     def save(self) -> tuple[Path, Path]:
         """Trainer state (for resume) and the exported model file; rank 0 only."""
         run_state = {
             **self.gan.state_dict(),
-            "epoch": self._epoch_of(self.step),
+            "epoch": self.data.epoch_of(self.step),
             "rng": state.rng_state(),
             "config": json.dumps(self.config.to_dict()),
         }
-        ckpt = state.save_state(self.run_dir, self.step, run_state, self.config.keep_checkpoints)
-        return ckpt, self.export()
+        keep = self.config.keep_checkpoints
+        what = f"the checkpoint for step {self.step} in {state.checkpoint_dir(self.run_dir)}"
+        with writing(what, self._kept):
+            ckpt = state.save_state(self.run_dir, self.step, run_state, keep)
+        with writing(f"the model file {self.run_dir / MODEL_NAME}", self._kept):
+            return ckpt, self.export()
 
     def export(self, path: Path | None = None) -> Path:
         c = self.config
@@ -213,43 +187,22 @@ class TrainingRun:
             ema=c.ema > 0,
         )
 
-    # -- data ---------------------------------------------------------------------------------
-    def _batches_per_epoch(self) -> int:
-        per_step = self.config.batch * self.dist.world_size
-        return max(1, len(self.train_set) // per_step)
-
-    def _epoch_of(self, step: int) -> int:
-        return step // self._batches_per_epoch()
-
-    def _indices(self, step: int) -> list[int]:
-        """This rank's items for a step: a function of (seed, step) alone, so a resumed run
-        sees the same data in the same order."""
-        n, b, w = len(self.train_set), self.config.batch, self.dist.world_size
-        epoch, k = divmod(step, self._batches_per_epoch())
-        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
-        order = torch.randperm(n, generator=g)
-        while order.numel() < b * w:  # fewer items than one global batch
-            order = torch.cat([order, torch.randperm(n, generator=g)])
-        start = (k * w + self.dist.rank) * b
-        return order[start : start + b].tolist()
-
-    def _load_batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        self.train_set.set_epoch(self._epoch_of(step))
-        items = [self.train_set[i] for i in self._indices(step)]
-        return torch.stack([it["sketch"] for it in items]), torch.stack(
-            [it["image"] for it in items]
-        )
-
     # -- the run ------------------------------------------------------------------------------
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> Path:
         """Train to `config.steps`; returns the exported model file. `should_stop()` is polled
         between steps: the current step finishes, a checkpoint is saved and the run ends."""
+        try:
+            return self._run(should_stop)
+        finally:
+            self.close()
+
+    def _run(self, should_stop: Callable[[], bool]) -> Path:
         c = self.config
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / CONFIG_NAME).write_text(
-                json.dumps(c.to_dict(), indent=2) + "\n", encoding="utf-8"
-            )
+            if not self.resumed:  # a new run's metrics start afresh (--overwrite)
+                (self.run_dir / METRICS_NAME).unlink(missing_ok=True)
+            self.folder.write_config(c)
         self.emit(
             events.make(
                 "start",
@@ -276,12 +229,12 @@ class TrainingRun:
                 if distributed.any_rank(should_stop(), self.dist, self.gan.device):
                     stopped = True
                     break
-                batch = pending.result() if pending else self._load_batch(self.step)
+                batch = pending.result() if pending else self.data.load_batch(self.step)
                 # The next batch loads while this one trains, except in deterministic mode:
                 # two threads sharing the intra-op pool can change reduction order.
                 pending = None
                 if self.step + 1 < c.steps and not c.deterministic:
-                    pending = pool.submit(self._load_batch, self.step + 1)
+                    pending = pool.submit(self.data.load_batch, self.step + 1)
                 for key, value in self.gan.train_step(*batch).items():
                     window[key] = window.get(key, 0.0) + value
                 window_steps += 1
@@ -294,7 +247,7 @@ class TrainingRun:
                         "step",
                         step=self.step,
                         total_steps=c.steps,
-                        epoch=self._epoch_of(self.step - 1),
+                        epoch=self.data.epoch_of(self.step - 1),
                         losses=avg,
                         lr_g=self.gan.opt_g.param_groups[0]["lr"],
                         lr_d=self.gan.opt_d.param_groups[0]["lr"],
@@ -341,8 +294,10 @@ class TrainingRun:
 
     def _sample(self) -> None:
         path = self.run_dir / SAMPLES_FOLDER / f"step_{self.step:08d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        sample_grid(self.gan.export_generator(), self.fixed, self.gan.precision).save(path)
+        grid = sample_grid(self.gan.export_generator(), self.fixed, self.gan.precision)
+        with writing(str(path), self._kept):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            grid.save(path)
         self.emit(events.make("sample", step=self.step, path=str(path)))
 
     def _eval(self) -> None:
@@ -359,29 +314,39 @@ _KEEP_ALIVE: list[TrainingRun] = []
 
 
 def run_training(
-    config: TrainConfig,
+    config: TrainConfig | None,
     run_dir: str | Path,
     *,
     init: str | Path | None = None,
     resume: bool = False,
-    resume_steps: int | None = None,
+    changes: Changes | Mapping[str, Any] | None = None,
+    overwrite: bool = False,
     should_stop: Callable[[], bool] = lambda: False,
     on_event: EventFn | None = None,
-) -> Path:
-    """Prepare and run; errors become an `error` event (and are raised again)."""
+) -> Path | None:
+    """Prepare and run (`TrainingRun` says what each argument means); returns the exported
+    model file, or None when a stop came before training began (nothing is written then: the
+    run ends with a `log` event). Errors become an `error` event (and are raised again)."""
     emit = on_event or (lambda event: None)
     info = distributed.from_environment()
     run: TrainingRun | None = None
     try:
+        if not info.enabled and should_stop():
+            return _stopped_before_start(emit, info)
         run = TrainingRun(
             config,
             run_dir,
             init=init,
             resume=resume,
-            resume_steps=resume_steps,
+            changes=changes,
+            overwrite=overwrite,
             dist_info=info,
             on_event=emit,
         )
+        if distributed.any_rank(should_stop(), info, run.gan.device):
+            run.close(discard=True)
+            run.flush_held()
+            return _stopped_before_start(emit, info)
         model = run.run(should_stop)
         if info.enabled:
             # Freeing DDP's process group with the GIL held can deadlock against gloo's threads
@@ -395,4 +360,12 @@ def run_training(
             emit(events.make("error", message=str(exc), step=run.step if run else None))
         raise
     finally:
+        if run is not None:
+            run.close()
         distributed.shutdown(info)
+
+
+def _stopped_before_start(emit: EventFn, info: distributed.DistInfo) -> None:
+    if info.is_main:
+        message = "stopped before training began; nothing was saved"
+        emit(events.make("log", level="info", message=message))

@@ -1,7 +1,8 @@
 """The names of the files in a run folder, in one place: the trainer writes them, the Train tab
 and `list_runs` read them. Importing this costs nothing (no torch).
 
-    config.json        the run's resolved configuration (written at start)
+    config.json        the run's resolved configuration (written atomically at start)
+    trainer.lock       held by the trainer while it runs (`sketchpad.locks.ProcessLock`)
     model.safetensors  the newest exported model
     metrics.jsonl      one JSON record per logged step and evaluation
     checkpoints/       trainer state for resume (`sketchpad.train.state`)
@@ -25,14 +26,18 @@ METRICS_NAME = "metrics.jsonl"
 SAMPLES_FOLDER = "samples"
 CHECKPOINTS_FOLDER = "checkpoints"
 
+LOCK_FILE = "trainer.lock"
+
 PROCESS_FILE = "trainer.json"
 EVENTS_FILE = "progress.jsonl"
 LOG_FILE = "trainer.log"
-OWN_FILES = (PROCESS_FILE, EVENTS_FILE, LOG_FILE)
-"""The tab's own files: a folder holding only these never started training."""
+OWN_FILES = (PROCESS_FILE, EVENTS_FILE, LOG_FILE, LOCK_FILE)
+"""The tab's own files and the trainer's lock: a folder holding only these never trained."""
 
 
 _NAME = re.compile(r"^step_(\d{8})\.pt$")
+_TEMP = re.compile(r"^\.(step_\d{8}\.pt|model\.safetensors|config\.json)\..+\.tmp$")
+"""`sketchpad.checkpoint.atomic_write_bytes`'s temp files for the files above (".NAME.*.tmp")."""
 
 
 def checkpoint_dir(run_dir: Path) -> Path:
@@ -53,4 +58,14 @@ def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
         m = _NAME.match(p.name)
         if m:
             found.append((int(m.group(1)), p))
+    return sorted(found)
+
+
+def temp_files(run_dir: Path) -> list[Path]:
+    """Temp files that saves of the run's checkpoints, model or config left behind (a trainer
+    killed mid-write); never checkpoints themselves."""
+    found = []
+    for folder in (Path(run_dir), checkpoint_dir(run_dir)):
+        if folder.is_dir():
+            found += [p for p in folder.iterdir() if _TEMP.match(p.name) and p.is_file()]
     return sorted(found)

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sketchpad.locks import process_start
 from sketchpad.paths import user_data_dir
 from sketchpad.train.run_files import (
     CONFIG_NAME,
@@ -180,28 +181,62 @@ def discard_if_unused(run_dir: Path) -> bool:
 # -- the trainer process ---------------------------------------------------------------------
 
 
-def write_process_file(run_dir: Path, pid: int, command: list[str]) -> None:
-    record = {"pid": pid, "command": command, "started": time.time()}
-    (Path(run_dir) / PROCESS_FILE).write_text(json.dumps(record) + "\n", encoding="utf-8")
+@dataclass(frozen=True)
+class TrainerRecord:
+    """The Train tab's trainer.json: which process runs the trainer."""
+
+    pid: int
+    process_start: str | None
+    """When that process started, as the OS counts it (`sketchpad.locks.process_start`);
+    None where the OS does not say, or in a file written before it was recorded."""
+
+    def alive(self) -> bool:
+        """Whether this very process is still running: its pid alone may have been reused."""
+        return pid_alive(self.pid, expect="train", start=self.process_start)
 
 
-def read_process_pid(run_dir: Path) -> int | None:
+def write_process_file(run_dir: Path, pid: int, command: list[str]) -> TrainerRecord:
+    """Record the trainer process `pid` (and when it started) in the run's trainer.json."""
+    record = TrainerRecord(pid, process_start(pid))
+    fields = {
+        "pid": record.pid,
+        "process_start": record.process_start,
+        "command": command,
+        "started": time.time(),
+    }
+    (Path(run_dir) / PROCESS_FILE).write_text(json.dumps(fields) + "\n", encoding="utf-8")
+    return record
+
+
+def read_process_record(run_dir: Path) -> TrainerRecord | None:
+    """The run's trainer.json, or None when there is none or it is unreadable."""
     try:
         record = json.loads((Path(run_dir) / PROCESS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    pid = record.get("pid") if isinstance(record, dict) else None
-    return pid if isinstance(pid, int) and pid > 0 else None
+    if not isinstance(record, dict):
+        return None
+    pid, start = record.get("pid"), record.get("process_start")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return None
+    return TrainerRecord(pid, start if isinstance(start, str) else None)
+
+
+def read_process_pid(run_dir: Path) -> int | None:
+    record = read_process_record(run_dir)
+    return record.pid if record is not None else None
 
 
 def run_process_alive(run_dir: Path) -> bool:
-    pid = read_process_pid(run_dir)
-    return pid is not None and pid_alive(pid, expect="train")
+    record = read_process_record(run_dir)
+    return record is not None and record.alive()
 
 
-def pid_alive(pid: int, expect: str | None = None) -> bool:
-    """Whether process `pid` is running (not a zombie). On Linux, `expect` must also appear in
-    its command line, so a recycled pid is not taken for our trainer."""
+def pid_alive(pid: int, expect: str | None = None, start: str | None = None) -> bool:
+    """Whether process `pid` is running (not a zombie). A recycled pid is not taken for our
+    trainer: when `start` is given (`sketchpad.locks.process_start` of the process meant),
+    the process must have started then; on Linux, `expect` must also appear in its command
+    line."""
     if sys.platform == "win32":
         return _windows_pid_alive(pid)
     try:
@@ -209,20 +244,24 @@ def pid_alive(pid: int, expect: str | None = None) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # exists, owned by someone else
+        if expect is None and start is None:
+            return True  # exists, owned by someone else
     except OSError:
         return False
     proc = Path("/proc") / str(pid)
-    if proc.is_dir():
-        try:
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            if state in ("Z", "X"):
-                return False
-            if expect is not None:
-                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
-                return expect.encode() in cmdline
-        except (OSError, IndexError):
+    if not proc.is_dir():
+        return True  # no /proc (macOS): the signal check is all there is
+    try:
+        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        if state in ("Z", "X"):
             return False
+        if start is not None and process_start(pid) != start:
+            return False  # the pid now names another process
+        if expect is not None:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+            return expect.encode() in cmdline
+    except (OSError, IndexError):
+        return False
     return True
 
 

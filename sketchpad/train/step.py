@@ -90,8 +90,10 @@ class GanStep:
         try:
             self.generator.load_state_dict(saved["G"])
             self.discriminator.load_state_dict(saved["D"])
-            if self.ema is not None and saved.get("EMA") is not None:
-                self.ema.load_state_dict(saved["EMA"])
+            if self.ema is not None:  # a run that turns EMA on mid-run starts it from G
+                self.ema.load_state_dict(
+                    saved["EMA"] if saved.get("EMA") is not None else self.generator.state_dict()
+                )
             self.opt_g.load_state_dict(saved["opt_g"])
             self.opt_d.load_state_dict(saved["opt_d"])
             if saved.get("scaler"):
@@ -101,6 +103,11 @@ class GanStep:
                 f"the checkpoint does not match this run's networks ({exc}); start a new run"
             ) from exc
         self.step = int(saved["step"])
+        # The optimisers' saved settings give way to this run's (a resumed run may change
+        # them); the learning rates are set at every step.
+        for opt in (self.opt_g, self.opt_d):
+            for group in opt.param_groups:
+                group["betas"] = (self.config.beta1, self.config.beta2)
 
     # -- one step -----------------------------------------------------------------------------
     def lr_factor(self, step: int) -> float:

@@ -67,6 +67,28 @@ def attach_train_tab(window: MainWindow) -> TrainTab:
     return tab
 
 
+def quit_after_first_frame(app: QApplication, window: MainWindow) -> None:
+    """The measuring mode: print the time to the first picture and quit (exit status 0); when
+    no model at all loads, print why on stderr and quit with status 2. Nothing waits for a
+    person: error dialogs go to stderr too."""
+
+    def report() -> None:
+        print(f"first picture shown {seconds_since_process_start():.2f} s after start")
+        window.shutdown()
+        app.quit()
+
+    def give_up(reason: str) -> None:
+        print(f"sketchpad: error: no model could be loaded: {reason}", file=sys.stderr)
+        window.shutdown()
+        app.exit(2)
+
+    window.show_error = lambda title, text: print(  # type: ignore[method-assign]
+        f"sketchpad: {title}: {' '.join(text.split())}", file=sys.stderr
+    )
+    window.result_view.firstImagePainted.connect(report, type=Qt.ConnectionType.QueuedConnection)
+    window.noModel.connect(give_up, type=Qt.ConnectionType.QueuedConnection)
+
+
 def run_app(argv: list[str]) -> int:
     args, qt_args = build_parser().parse_known_args(argv)
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "sketchpad"])
@@ -83,15 +105,7 @@ def run_app(argv: list[str]) -> int:
     attach_train_tab(window)
     app.aboutToQuit.connect(window.shutdown)
     if args.quit_after_first_frame:
-
-        def report() -> None:
-            print(f"first picture shown {seconds_since_process_start():.2f} s after start")
-            window.shutdown()
-            app.quit()
-
-        window.result_view.firstImagePainted.connect(
-            report, type=Qt.ConnectionType.QueuedConnection
-        )
+        quit_after_first_frame(app, window)
     window.show()
     window.start(args.model)
     if not args.quit_after_first_frame:

@@ -6,6 +6,7 @@ so tests that replace the window's dialog methods replace them here too."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -13,7 +14,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QImage, QUndoStack
 
 from sketchpad.errors import DataError
-from sketchpad.ui.autosave import Autosave
+from sketchpad.ui.autosave import Autosave, Leftover
 from sketchpad.ui.canvas import IMAGE_SUFFIXES, SketchCanvas
 from sketchpad.ui.pictures import load_sketch_picture, save_png, side_by_side
 from sketchpad.ui.settings import AppSettings
@@ -51,16 +52,19 @@ class SketchDocument(QObject):
         undo_stack: QUndoStack,
         settings: AppSettings,
         parent: QObject | None = None,
+        autosave: Autosave | None = None,
     ) -> None:
+        """`autosave`: where the sketch is kept after every edit (default: this process's
+        autosave slot)."""
         super().__init__(parent)
         self._host, self._canvas, self._undo_stack = host, canvas, undo_stack
         self._settings = settings
         self.path: Path | None = None
         """The file the sketch was last saved to (None: never saved)."""
-        self._autosave = Autosave()
+        self._autosave = autosave if autosave is not None else Autosave()
         self._autosave_timer = QTimer(self, singleShot=True, interval=0)
         self._autosave_timer.timeout.connect(self.autosave)
-        undo_stack.indexChanged.connect(lambda _i: self._autosave_timer.start())
+        undo_stack.indexChanged.connect(self._schedule_autosave)  # let go when destroyed
 
     # -- unsaved changes ---------------------------------------------------------------------
 
@@ -165,6 +169,9 @@ class SketchDocument(QObject):
 
     # -- not losing work ---------------------------------------------------------------------
 
+    def _schedule_autosave(self, _index: int) -> None:
+        self._autosave_timer.start()
+
     @property
     def autosave_path(self) -> Path:
         return self._autosave.path
@@ -182,16 +189,30 @@ class SketchDocument(QObject):
             self._host.show_status(f"Autosave failed: {exc}", 8000)
 
     def offer_restore(self) -> bool:
-        """After a crash or kill the autosaved sketch is still there: offer to restore it."""
-        image = self._autosave.load()
-        if image is None:
-            return False
-        if not self._host.ask_restore():
-            self._autosave.remove()
-            return False
-        self._canvas.replace_image(image, "Restore sketch")
-        self._host.show_status("Restored the autosaved sketch", 6000)
-        return True
+        """After a crash or kill an autosaved sketch is still there: offer to restore it. Only
+        the sketches of instances that are gone are offered (newest first, until one is
+        restored); a declined one is removed, a restored one moves into this instance's slot.
+        Another running instance's sketch is never offered nor touched."""
+        try:
+            with contextlib.closing(self._autosave.leftovers()) as leftovers:
+                for leftover in leftovers:
+                    if not self._host.ask_restore():
+                        leftover.discard()
+                        continue
+                    self._canvas.replace_image(leftover.image, "Restore sketch")
+                    self._adopt(leftover)
+                    return True
+        except DataError as exc:
+            self._host.show_status(f"Autosave failed: {exc}", 8000)
+        return False
+
+    def _adopt(self, leftover: Leftover) -> None:
+        try:
+            self._autosave.adopt(leftover)
+        except DataError as exc:
+            self._host.show_status(f"Restored the autosaved sketch; autosave failed: {exc}", 8000)
+        else:
+            self._host.show_status("Restored the autosaved sketch", 6000)
 
     def close(self) -> None:
         """The app closes on purpose: nothing to restore next time."""

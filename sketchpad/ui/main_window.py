@@ -42,6 +42,8 @@ class MainWindow(QMainWindow):
     """A generated picture (a worker `Frame`) is now in the result view."""
     modelChanged = Signal(object)
     """A model (`ModelInfo`) was loaded and is in use."""
+    noModel = Signal(str)
+    """Starting found no model that loads (the reason): the window has none to run."""
 
     # kept by the menu table (`menus.window_menus`)
     new_action: QAction
@@ -80,11 +82,18 @@ class MainWindow(QMainWindow):
         self.document = SketchDocument(self, self.canvas, self.undo_stack, self.settings, self)
 
         self._device = device or self.settings.device
+        self._remembered_device = self._device
+        """The device the next start asks for: a choice is kept once it ran (see
+        `_device_ran`)."""
         self.service = InferenceService(engine_factory or default_engine_factory, self._device)
         self.model: ModelInfo | None = None
         self.last_frame: Frame | None = None
         self._fallbacks: tuple[str, ...] = ()
         """The models to try, in turn, when the one loading fails (at start)."""
+        self._failed: list[str] = []
+        """Why the models tried before the one loading failed (at start), to say so."""
+        self._asked = False
+        """The first model tried at start was asked for (`--model`): a dialog says it failed."""
         self._seed = 0
         self.want_verdicts = False
         """Ask the engine for the discriminator's verdicts with every picture (for overlays)."""
@@ -162,24 +171,31 @@ class MainWindow(QMainWindow):
     # -- models and devices ------------------------------------------------------------------
 
     def start(self, model_path: str | None = None) -> None:
-        """Load the first model: `model_path`, else the last one used, else the default.
-        Without any, the window says how to open one."""
+        """Load the first model: `model_path`, else the last one used, else the default; when
+        one fails the next is tried, and the window says which one it uses instead. Without
+        any, the window says how to open one (and `noModel` says so)."""
         candidates = [model_path] if model_path else []
-        if not model_path:
-            last = self.settings.last_model
-            if last and Path(last).is_file():
-                candidates.append(last)
-            if default_model_path().is_file():
-                candidates.append(str(default_model_path()))
+        last = self.settings.last_model
+        if last and Path(last).is_file():
+            candidates.append(last)
+        if default_model_path().is_file():
+            candidates.append(str(default_model_path()))
+        candidates = list(dict.fromkeys(candidates))  # the default may be the last one used
         if not candidates:
             self.show_status("No model loaded: Model ▸ Open model… opens one", 0)
+            self.noModel.emit("no model file to open (the default model is not installed)")
             return
         self.open_model(candidates[0], fallbacks=candidates[1:])
+        self._asked = bool(model_path)
 
     def open_model(self, path: str | Path, fallbacks: Sequence[str | Path] = ()) -> None:
         """Load a model in the worker; the current one stays until the new one is ready, and
         stays for good if it fails. If it fails, the `fallbacks` are tried in turn."""
         self._fallbacks = tuple(str(p) for p in fallbacks)
+        self._failed, self._asked = [], False
+        self._load(path)
+
+    def _load(self, path: str | Path) -> None:
         self.show_status(f"Loading {Path(path).name}…")
         self.service.load_model(str(path))
 
@@ -201,15 +217,30 @@ class MainWindow(QMainWindow):
         self.open_model(path)
 
     def set_device(self, name: str) -> None:
+        """Run the model on `name`. The next start asks for it too once it runs (a device
+        that falls back to the CPU is not remembered)."""
         self._device = name
-        self.settings.device = name
         if name in self.device_actions:
             self.device_actions[name].setChecked(True)
         self.show_status(f"Switching to {name.upper()}…", 3000)
         self.service.set_device(name)
 
+    def _device_ran(self, fell_back: bool) -> None:
+        """The device asked for ran (`fell_back` False): the next start asks for it. It fell
+        back to the CPU: the next start asks for the last choice that ran, or "auto" when it
+        was this one, so a failed choice never greets the next start with the same failure."""
+        if not fell_back:
+            remembered = self._device
+        elif self._remembered_device == self._device:
+            remembered = "auto"
+        else:
+            return
+        if remembered != self._remembered_device:
+            self._remembered_device = self.settings.device = remembered
+
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self.model = info
+        self._device_ran(bool(info.fallback_reason))
         self.settings.last_model = info.path
         self.settings.add_recent_model(info.path)
         self.status.show_model(info)
@@ -217,21 +248,33 @@ class MainWindow(QMainWindow):
         self.variation_action.setEnabled(info.takes_noise)
         self.draw_tab.set_overlay_model(info.branches, info.attention_levels, info.resolution)
         self.result_view.set_message("")
-        if not info.fallback_reason:
+        if self._failed:  # at start a model failed: say which one runs instead
+            instead = f"Using {info.name} instead."
+            self.show_status(f"{self._failed[0]} {instead}", 15000)
+            if self._asked:
+                self.show_error("Cannot open model", "\n\n".join([*self._failed, instead]))
+            self._failed, self._asked = [], False
+        elif not info.fallback_reason:
             self.show_status(f"Model {info.name} loaded", 4000)
         self.modelChanged.emit(info)
         self.generate()
 
     def _on_model_failed(self, path: str, message: str) -> None:
-        if self._fallbacks:  # at start: the last model is gone or broken, try the next
-            self.show_status(f"Could not open {Path(path).name}: {message}", 8000)
-            self.open_model(self._fallbacks[0], fallbacks=self._fallbacks[1:])
+        if self._fallbacks:  # at start: the model asked for is gone or broken, try the next
+            self._failed.append(_naming(path, message))
+            self.show_status(self._failed[-1], 8000)
+            path, self._fallbacks = self._fallbacks[0], self._fallbacks[1:]
+            self._load(path)
             return
         keep = f" {self.model.name} stays loaded." if self.model else ""
         self.show_status(f"Could not open {Path(path).name}.{keep}", 8000)
-        self.show_error("Cannot open model", f"{message}\n\n{keep.strip()}".strip())
+        earlier, self._failed, self._asked = self._failed, [], False
+        self.show_error("Cannot open model", "\n\n".join([*earlier, message, keep.strip()]).strip())
+        if self.model is None:
+            self.noModel.emit("; ".join([*earlier, _naming(path, message)]))
 
     def _on_device_changed(self, text: str, reason: str) -> None:
+        self._device_ran(bool(reason))
         self.status.show_device(text, reason)
         if not reason:
             self.show_status(f"Now running on {text}", 4000)
@@ -282,6 +325,8 @@ class MainWindow(QMainWindow):
         result = frame.result
         self.draw_tab.show_overlay_result(result.verdicts, result.attention, frame.job.probe)
         self.status.show_frame(frame)
+        if frame.fallback_reason:  # the device failed while running (CUDA out of memory)
+            self._device_ran(True)
         self.frameShown.emit(frame)
 
     # -- the sketch document -----------------------------------------------------------------
@@ -309,7 +354,13 @@ class MainWindow(QMainWindow):
         if not all(guard() for guard in self._close_guards) or not self.document.settle_unsaved():
             event.ignore()
             return
-        remember_window(self.settings, self, self.draw_tab, self._device)
+        remember_window(self.settings, self, self.draw_tab, self._remembered_device)
         self.document.close()
         self.shutdown()
         event.accept()
+
+
+def _naming(path: str, message: str) -> str:
+    """`message` about the model file `path`, naming the file if it does not already."""
+    name = Path(path).name
+    return message if name in message else f"Could not open {name}: {message}"

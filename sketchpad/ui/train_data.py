@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
 from sketchpad.errors import SketchpadError
 
 PREVIEW_PAIRS = 8
+SKIPPED_LISTED = 30
+"""Skipped files named one per line in the tooltip; the rest are counted."""
 KINDS = (
     ("detect", "Detect automatically"),
     ("paired", "Paired: sketches/ and images/"),
@@ -55,6 +57,7 @@ class DataSummary:
     counts: dict[str, int]
     skipped: list[tuple[str, str]]
     description: str
+    """The dataset's report, every skipped file listed (up to `SKIPPED_LISTED`): the tooltip."""
 
     @property
     def total(self) -> int:
@@ -112,6 +115,7 @@ class PreviewJob(QRunnable):
                 split="train",
                 augment=AugmentConfig(),
                 progress=progress,
+                warn=False,  # the panel shows the report; nothing for stderr
             )
             sheet = make_contact_sheet(dataset, PREVIEW_PAIRS, self.seed)
             summary = DataSummary(
@@ -119,8 +123,8 @@ class PreviewJob(QRunnable):
                 detected=dataset.detected,
                 detection=dataset.detection,
                 counts=dict(dataset.counts),
-                skipped=list(dataset.skipped),
-                description=dataset.describe(),
+                skipped=dataset.skipped,
+                description=dataset.describe(list_skipped_files=True, limit=SKIPPED_LISTED),
             )
         except PreviewCancelled:
             return
@@ -354,14 +358,7 @@ class DataPanel(QWidget):
         self.summary, self.error = summary, None
         self.preview.set_image(image)
         self.info_label.setText(summary.text())
-        tip = summary.description
-        if summary.skipped:
-            tip += "\n\nSkipped:\n" + "\n".join(
-                f"{name}: {reason}" for name, reason in summary.skipped[:30]
-            )
-            if len(summary.skipped) > 30:
-                tip += f"\n… and {len(summary.skipped) - 30} more"
-        self.info_label.setToolTip(tip)
+        self.info_label.setToolTip(summary.description)
         self.previewReady.emit(summary)
 
     def _on_failed(self, token: int, message: str) -> None:

@@ -110,6 +110,8 @@ class InferenceWorker(QObject):
 
     @Slot(object)
     def run_job(self, job: Job) -> None:
+        """Run one job. It ends in `frameReady` or `jobFailed`, whatever goes wrong (out of
+        memory included), so the service is never left waiting and the next job runs."""
         engine = self._engine
         if engine is None:
             self.jobFailed.emit(job.job_id, "no model is loaded")
@@ -120,24 +122,25 @@ class InferenceWorker(QObject):
             request = Request(job.job_id, sketch, job.want_verdicts, job.probe, job.seed)
             result = engine.run(request)
             image = rgb_to_qimage(result.image)
-        except (SketchpadError, RuntimeError, ValueError) as exc:
-            self.jobFailed.emit(job.job_id, f"generation failed: {exc}")
+            ms = (time.perf_counter() - start) * 1000.0
+            frame = Frame(job, result, image, ms, engine.describe(), engine.fallback_reason)
+        except Exception as exc:  # any failure is reported; the thread lives on
+            self.jobFailed.emit(job.job_id, f"generation failed: {failure_text(exc)}")
             return
-        ms = (time.perf_counter() - start) * 1000.0
-        self.frameReady.emit(
-            Frame(job, result, image, ms, engine.describe(), engine.fallback_reason)
-        )
+        self.frameReady.emit(frame)
 
     @Slot(str)
     def load_model(self, path: str) -> None:
-        """Load a model; on failure the current one stays and `modelFailed` says why."""
+        """Load a model; on failure (any, out of memory included) the current one stays and
+        `modelFailed` says why."""
         try:
             engine = self._factory(path, self._device)
-        except (SketchpadError, OSError, RuntimeError, ValueError) as exc:
-            self.modelFailed.emit(path, str(exc))
+            info = self._info(engine, path)
+        except Exception as exc:  # reported; the current model stays
+            self.modelFailed.emit(path, failure_text(exc))
             return
         self._engine, self._path = engine, path
-        self.modelLoaded.emit(self._info())
+        self.modelLoaded.emit(info)
 
     @Slot(str)
     def set_device(self, name: str) -> None:
@@ -146,15 +149,18 @@ class InferenceWorker(QObject):
             return
         try:
             reason = self._engine.set_device(name)
-        except (SketchpadError, RuntimeError) as exc:
-            reason = str(exc)
-        self.deviceChanged.emit(self._engine.describe(), reason or "")
+        except Exception as exc:  # reported as the reason it did not switch
+            reason = failure_text(exc)
+        try:
+            text = self._engine.describe()
+        except Exception as exc:
+            text, reason = name.upper(), reason or failure_text(exc)
+        self.deviceChanged.emit(text, reason or "")
 
-    def _info(self) -> ModelInfo:
-        e = self._engine
-        assert e is not None
+    @staticmethod
+    def _info(e: EngineLike, path: str) -> ModelInfo:
         return ModelInfo(
-            self._path,
+            path,
             e.name,
             e.resolution,
             e.takes_noise,
@@ -164,6 +170,17 @@ class InferenceWorker(QObject):
             tuple(e.branches),
             tuple(e.attention_levels),
         )
+
+
+def failure_text(exc: BaseException) -> str:
+    """A failure in words for the status bar or a dialog: the project's own errors say what to
+    do; others get their kind (out of memory said plainly) and their first line."""
+    if isinstance(exc, SketchpadError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory; close other programs or open a smaller model"
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 class InferenceService(QObject):
