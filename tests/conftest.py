@@ -94,3 +94,38 @@ def make_window(qtbot, tmp_path, monkeypatch):
     yield make
     for w in windows:
         w.shutdown()
+
+
+@pytest.fixture
+def isolated_user_dirs(tmp_path, monkeypatch):
+    """The user's cache and data folders in tmp_path (runs, rendered data sets, autosaves)."""
+    monkeypatch.setenv("SKETCHPAD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SKETCHPAD_DATA_DIR", str(tmp_path / "data"))
+    yield
+    torch.use_deterministic_algorithms(False)  # the trainer's deterministic mode is global
+
+
+@pytest.fixture
+def data(tmp_path) -> str:
+    """A `--data` spec: ten small sketch/picture pairs (tests/train_helpers.py)."""
+    from tests.train_helpers import make_paired
+
+    return "paired:" + str(make_paired(tmp_path / "pairs"))
+
+
+@pytest.fixture
+def train_tab_env(tmp_path, monkeypatch) -> dict[str, str]:
+    """User folders in tmp_path, no default model, and the environment for the Train tab's
+    trainer child (one thread, offscreen)."""
+    data_dir, cache_dir = tmp_path / "user", tmp_path / "cache"
+    monkeypatch.setenv("SKETCHPAD_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("SKETCHPAD_CACHE_DIR", str(cache_dir))
+    monkeypatch.setattr(
+        "sketchpad.ui.train_settings.default_model_path", lambda: tmp_path / "absent.safetensors"
+    )
+    return {
+        "SKETCHPAD_DATA_DIR": str(data_dir),
+        "SKETCHPAD_CACHE_DIR": str(cache_dir),
+        "OMP_NUM_THREADS": "1",
+        "QT_QPA_PLATFORM": "offscreen",
+    }

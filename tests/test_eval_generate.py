@@ -17,11 +17,7 @@ from sketchpad.cli import main
 from sketchpad.evaluate import identity_images
 from tests.train_helpers import make_paired
 
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("SKETCHPAD_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("SKETCHPAD_DATA_DIR", str(tmp_path / "data"))
+pytestmark = pytest.mark.usefixtures("isolated_user_dirs")
 
 
 @pytest.fixture

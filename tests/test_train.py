@@ -21,18 +21,7 @@ from sketchpad.train.config import build_config
 from sketchpad.train.run import TrainingRun
 from tests.train_helpers import PYTHON, ROOT, TINY_FLAGS, cli_env, make_paired
 
-
-@pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("SKETCHPAD_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("SKETCHPAD_DATA_DIR", str(tmp_path / "data"))
-    yield
-    torch.use_deterministic_algorithms(False)  # the trainer's deterministic mode is global
-
-
-@pytest.fixture
-def data(tmp_path) -> str:
-    return "paired:" + str(make_paired(tmp_path / "pairs"))
+pytestmark = pytest.mark.usefixtures("isolated_user_dirs")
 
 
 def tiny_config(data: str, **overrides):

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from models import GeneratorConfig, InvalidConfig, config_from_dict
 from models.validation import Limits
@@ -25,20 +24,9 @@ from sketchpad.train import run_files, state
 from sketchpad.train.config import build_config
 from sketchpad.train.run import TrainingRun, run_training
 from tests.test_train import tiny_config
-from tests.train_helpers import PYTHON, ROOT, TINY_FLAGS, cli_env, make_paired
+from tests.train_helpers import PYTHON, ROOT, TINY_FLAGS, cli_env
 
-
-@pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("SKETCHPAD_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("SKETCHPAD_DATA_DIR", str(tmp_path / "data"))
-    yield
-    torch.use_deterministic_algorithms(False)
-
-
-@pytest.fixture
-def data(tmp_path) -> str:
-    return "paired:" + str(make_paired(tmp_path / "pairs"))
+pytestmark = pytest.mark.usefixtures("isolated_user_dirs")
 
 
 def jsonl(text: str) -> list[dict]:

@@ -15,20 +15,9 @@ from sketchpad.errors import ConfigError
 from sketchpad.train import state
 from sketchpad.train.run import TrainingRun
 from tests.test_train import tiny_config
-from tests.train_helpers import TINY_FLAGS, make_paired
+from tests.train_helpers import TINY_FLAGS
 
-
-@pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("SKETCHPAD_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("SKETCHPAD_DATA_DIR", str(tmp_path / "data"))
-    yield
-    torch.use_deterministic_algorithms(False)
-
-
-@pytest.fixture
-def data(tmp_path) -> str:
-    return "paired:" + str(make_paired(tmp_path / "pairs"))
+pytestmark = pytest.mark.usefixtures("isolated_user_dirs")
 
 
 @pytest.fixture

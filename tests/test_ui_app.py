@@ -15,11 +15,9 @@ from sketchpad.ui.main_window import NO_MODEL_TEXT, MainWindow
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.slow
-def test_the_app_shows_its_first_picture(tmp_path):
-    """End to end in a child process (its settings and user data in tmp_path)."""
-    path = save_tiny_model(tmp_path / "m.safetensors", TINY_G, None, name="m")
-    env = {
+def _app_env(tmp_path: Path) -> dict[str, str]:
+    """The app as a child process, its settings and user data in tmp_path."""
+    return {
         **os.environ,
         "QT_QPA_PLATFORM": "offscreen",
         "SKETCHPAD_DATA_DIR": str(tmp_path / "data"),
@@ -27,6 +25,13 @@ def test_the_app_shows_its_first_picture(tmp_path):
         "HOME": str(tmp_path),
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
+
+
+@pytest.mark.slow
+def test_the_app_shows_its_first_picture(tmp_path):
+    """End to end in a child process (its settings and user data in tmp_path)."""
+    path = save_tiny_model(tmp_path / "m.safetensors", TINY_G, None, name="m")
+    env = _app_env(tmp_path)
     done = subprocess.run(
         [sys.executable, "-m", "sketchpad", f"--model={path}", "--quit-after-first-frame"],
         env=env,
@@ -75,14 +80,7 @@ sys.exit(run_app(sys.argv[2:]))
 
 
 def _run_app(tmp_path: Path, default: Path, *argv: str) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "SKETCHPAD_DATA_DIR": str(tmp_path / "data"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "HOME": str(tmp_path),
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
+    env = _app_env(tmp_path)
     return subprocess.run(
         [sys.executable, "-c", APP_WITH_DEFAULT, str(default), *argv],
         env=env,

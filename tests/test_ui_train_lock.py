@@ -7,8 +7,6 @@ import json
 import os
 import signal
 
-import pytest
-
 from sketchpad.locks import ProcessLock
 from sketchpad.train import runs
 from sketchpad.train.run_files import LOCK_FILE, checkpoint_path
@@ -16,30 +14,14 @@ from sketchpad.ui.train_tab import TrainTab
 from tests.train_helpers import TINY_FLAGS
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    data_dir, cache_dir = tmp_path / "user", tmp_path / "cache"
-    monkeypatch.setenv("SKETCHPAD_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("SKETCHPAD_CACHE_DIR", str(cache_dir))
-    monkeypatch.setattr(
-        "sketchpad.ui.train_settings.default_model_path", lambda: tmp_path / "absent.safetensors"
-    )
-    return {
-        "SKETCHPAD_DATA_DIR": str(data_dir),
-        "SKETCHPAD_CACHE_DIR": str(cache_dir),
-        "OMP_NUM_THREADS": "1",
-        "QT_QPA_PLATFORM": "offscreen",
-    }
-
-
-def test_resuming_a_run_another_trainer_holds_shows_who_holds_it(qtbot, env):
+def test_resuming_a_run_another_trainer_holds_shows_who_holds_it(qtbot, train_tab_env):
     run = runs.new_run_dir("busy")
     (run / "config.json").write_text(json.dumps({"steps": 10, "resolution": 32}))
     checkpoint_path(run, 4).parent.mkdir()
     checkpoint_path(run, 4).write_bytes(b"never read: the lock is checked first")
     lock = ProcessLock(run / LOCK_FILE)
     lock.acquire()  # this process plays the trainer that holds the folder
-    tab = TrainTab(attach_running=False, extra_args=TINY_FLAGS, child_env=env)
+    tab = TrainTab(attach_running=False, extra_args=TINY_FLAGS, child_env=train_tab_env)
     tab.ask_close_action = lambda: "stop"
     tab.process._timer.setInterval(50)
     qtbot.addWidget(tab)

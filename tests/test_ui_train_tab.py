@@ -23,30 +23,14 @@ R = 32
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    data_dir, cache_dir = tmp_path / "user", tmp_path / "cache"
-    monkeypatch.setenv("SKETCHPAD_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("SKETCHPAD_CACHE_DIR", str(cache_dir))
-    monkeypatch.setattr(
-        "sketchpad.ui.train_settings.default_model_path", lambda: tmp_path / "absent.safetensors"
-    )
-    return {
-        "SKETCHPAD_DATA_DIR": str(data_dir),
-        "SKETCHPAD_CACHE_DIR": str(cache_dir),
-        "OMP_NUM_THREADS": "1",
-        "QT_QPA_PLATFORM": "offscreen",
-    }
-
-
-@pytest.fixture
-def make_tab(qtbot, env):
+def make_tab(qtbot, train_tab_env):
     tabs = []
 
     def make(**kwargs) -> TrainTab:
         tab = TrainTab(
             attach_running=False,
             extra_args=[*TINY_FLAGS, "--checkpoint-every", "100000"],
-            child_env=env,
+            child_env=train_tab_env,
             **kwargs,
         )
         tab.ask_close_action = lambda: "stop"
@@ -146,7 +130,7 @@ def tiny_model(path: Path, seed: int) -> str:
     return save_tiny_model(path, seed=seed, name=path.parent.name)
 
 
-def test_use_in_canvas_changes_the_draw_tabs_model(qtbot, tmp_path, env, monkeypatch):
+def test_use_in_canvas_changes_the_draw_tabs_model(qtbot, tmp_path, train_tab_env, monkeypatch):
     from sketchpad.ui.main_window import MainWindow
 
     monkeypatch.setattr(
