@@ -28,6 +28,7 @@ from models import (
     config_to_dict,
 )
 from sketchpad.errors import ModelFileError
+from sketchpad.train.run_files import MODEL_NAME
 
 FORMAT = "sketchpad-model"
 FORMAT_VERSION = 1
@@ -147,12 +148,13 @@ def _check_file(path: Path) -> None:
     """A model path that is a readable file in no well-known other format, whose safetensors
     header length (the first 8 bytes) fits the file and `MAX_HEADER_BYTES`."""
     if path.is_dir():
-        inside = next(iter(sorted(path.glob("*.safetensors"))), None)
-        hint = f" (it holds {inside.name})" if inside is not None else ""
-        raise ModelFileError(
-            f"{path.name} is a folder, not a model file: choose the .safetensors file inside "
-            f"it{hint}."
+        exported = path / MODEL_NAME  # what `sketchpad train --out FOLDER` exports
+        hint = (
+            f"; a training run's model is {exported}"
+            if exported.is_file()
+            else "; choose a .safetensors model file"
         )
+        raise ModelFileError(f"{path} is a folder, not a model file{hint}.")
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
     try:

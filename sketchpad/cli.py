@@ -30,7 +30,6 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors are raised (`UsageError`), so that they end like any other failure."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 

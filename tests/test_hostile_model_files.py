@@ -187,8 +187,14 @@ def test_a_folder_given_as_a_model_says_it_is_a_folder(tiny, tmp_path):
     for read in (read_metadata, load_model, describe_model):
         with pytest.raises(ModelFileError, match="run is a folder, not a model file"):
             read(folder)
+    (folder / "notes.safetensors").write_bytes(b"junk")  # not named as the one to choose
+    with pytest.raises(ModelFileError, match="choose a .safetensors model file") as refused:
+        load_model(folder)
+    assert str(folder) in str(refused.value) and "notes" not in str(refused.value)
     tiny.rename(folder / "model.safetensors")
-    with pytest.raises(ModelFileError, match=r"folder.*\(it holds model\.safetensors\)"):
+    with pytest.raises(
+        ModelFileError, match=r"not a model file; a training run's model is .*model\.safetensors"
+    ):
         load_model(folder)
 
 

@@ -232,8 +232,11 @@ def test_other_commands_follow_the_same_rule(tmp_path, capsys, monkeypatch):
 def test_a_command_line_that_does_not_parse_is_an_error_event(tmp_path, capsys):
     args = ["train", "--out", str(tmp_path / "r"), "--progress", "jsonl", "--steps", "many"]
     assert main(args) == 2
-    [event] = jsonl(capsys.readouterr().out)
+    printed = capsys.readouterr()
+    [event] = jsonl(printed.out)
     assert event["event"] == "error" and "--steps" in event["message"]
+    [line] = printed.err.strip().splitlines()  # one line, not the usage block before it
+    assert "invalid int value" in line and "--help" in line
 
 
 # -- 5. leftovers of killed saves ---------------------------------------------------------------

@@ -425,3 +425,12 @@ def test_a_superseded_preview_gives_up_its_long_render(qtbot, monkeypatch):
     with qtbot.assertNotEmitted(signals.failed), qtbot.assertNotEmitted(signals.ready):
         job.run()
     assert rendered == []
+
+
+def test_the_data_line_names_the_kind_as_it_is_written():
+    from sketchpad.ui.train_data import DataSummary
+
+    def line(kind: str) -> str:
+        return DataSummary(kind, False, None, {"train": 3}, [], "").text()
+
+    assert line("openmoji").startswith("<b>OpenMoji</b>") and line("paired").startswith("<b>Paired")

@@ -47,6 +47,10 @@ def pil_to_qimage(image: Image.Image) -> QImage:
     return qimage.copy()  # owns its pixels once `data` is gone
 
 
+KIND_NAMES = {"openmoji": "OpenMoji"}
+"""How a data kind is written where it is not just capitalised."""
+
+
 @dataclass(frozen=True)
 class DataSummary:
     """What a data source turned out to be (for the info line under the chooser)."""
@@ -69,7 +73,8 @@ class DataSummary:
         skipped = len(self.skipped)
         files = "file" if skipped == 1 else "files"
         return (
-            f"<b>{html.escape(self.kind.capitalize())}</b>{html.escape(how)}<br>"
+            f"<b>{html.escape(KIND_NAMES.get(self.kind, self.kind.capitalize()))}</b>"
+            f"{html.escape(how)}<br>"
             f"{self.total} pairs ({html.escape(counts)}) · {skipped} {files} skipped"
         )
 
