@@ -59,6 +59,17 @@ def kill_left_over(tab: TrainTab) -> None:
 # -- command, environment, formatting ---------------------------------------------------------
 
 
+def noise_photos(folder, count: int):
+    """`count` 48×40 noise pictures p0.png… in a new `folder`; the generator, to draw more."""
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(
+            folder / f"p{i}.png"
+        )
+    return folder, rng
+
+
 def test_trainer_command_from_source_and_from_the_bundle(monkeypatch):
     program, args = trainer_command(["--steps", "3"])
     assert program == sys.executable and args == ["-m", "sketchpad", "train", "--steps", "3"]
@@ -220,13 +231,7 @@ def test_preview_runs_off_the_gui_thread_and_reports_bad_folders(qtbot, tmp_path
     w, h = panel.preview.image_size()
     assert w > 2 * R and h >= R
 
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(4):
-        Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(
-            photos / f"p{i}.png"
-        )
+    photos, _ = noise_photos(tmp_path / "photos", 4)
     (photos / "notes.txt").write_text("not a picture")
     panel.set_folder(str(photos))
     with qtbot.waitSignal(panel.previewReady, timeout=30_000) as got:
@@ -243,13 +248,7 @@ def test_preview_runs_off_the_gui_thread_and_reports_bad_folders(qtbot, tmp_path
 
 
 def test_preview_counts_and_lists_skipped_files_from_one_record(qtbot, tmp_path, recwarn):
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(
-            photos / f"p{i}.png"
-        )
+    photos, rng = noise_photos(tmp_path / "photos", 3)
     (photos / "notes.txt").write_text("not a picture")  # skipped when listed
     Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "w.png")
     (photos / "cut.png").write_bytes((tmp_path / "w.png").read_bytes()[:5000])  # when loaded
