@@ -55,17 +55,29 @@ class GeneratorConfig:
     }
 
     arch: str = "mru"
+    """The generator's architecture: mru (SketchyGAN-style) or unet (pix2pix)."""
     in_channels: int = 1
+    """Channels of the sketch input (set from the data's encoding)."""
     out_channels: int = 3
+    """Channels of the picture it makes (3: RGB)."""
     resolution: int = 128
+    """Side of the square pictures it works on, in pixels."""
     base_width: int = 16
+    """Channels at the finest level (the U-Net's ngf)."""
     max_width: int = 128
+    """Most channels at any level (the coarser levels double up to this)."""
     depth: int = 5
+    """Levels down and up the encoder-decoder (the U-Net's num_downs)."""
     norm: str = "batch"
+    """Normalisation layers."""
     attention_levels: tuple[int, ...] = (2,)
+    """Levels (0: finest) that get a conditional self-attention module."""
     attention_reduction: int = 8
+    """Query/key channels are the level's channels divided by this."""
     noise_channels: int = 0
+    """Extra input channels of random noise (0: none)."""
     dropout: bool = False
+    """Dropout in the decoder, as pix2pix uses for its noise."""
 
     def __post_init__(self) -> None:
         check = FieldChecks(self)
@@ -136,16 +148,27 @@ class DiscriminatorConfig:
     }
 
     arch: str = "shared_trunk"
+    """The discriminator's architecture: patch, multiscale or shared_trunk."""
     in_channels: int = 4
+    """Channels it sees: the sketch's and the picture's (set by the trainer)."""
     ndf: int = 64
+    """Channels of its first layer."""
     n_layers: int = 3
+    """Stride-2 layers of a PatchGAN (patch and multiscale)."""
     max_mult: int = 8
+    """Most channels, as a multiple of ndf."""
     norm: str = "batch"
+    """Normalisation layers."""
     spectral: bool = False
+    """Spectral normalisation of the convolutions."""
     num_d: int = 3
+    """PatchGANs on the image pyramid (multiscale)."""
     branches: int = 3
+    """Branches of growing depth, the deepest global (shared_trunk)."""
     shared_layers: int = 2
+    """First convolutions the branches share (shared_trunk)."""
     resolution: int = 128
+    """Side of the square pictures it judges, in pixels."""
 
     def __post_init__(self) -> None:
         check = FieldChecks(self)
@@ -180,9 +203,13 @@ class LossConfig:
     }
 
     objective: str = "hinge"
+    """The adversarial loss."""
     l1_weight: float = 100.0
+    """Weight of the L1 distance between output and target."""
     feature_matching_weight: float = 10.0
+    """Weight of discriminator feature matching (0: off)."""
     gp_weight: float = 10.0
+    """Weight of the gradient penalty (wgangp only)."""
 
     def __post_init__(self) -> None:
         FieldChecks(self).table(self.LIMITS, self.CHOICES)

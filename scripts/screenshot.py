@@ -11,6 +11,12 @@ picks one by its label, `--hover Y,X` hovers the cell at those picture fractions
     xvfb-run -s "-screen 0 1400x900x24" python scripts/screenshot.py --out docs/verdicts.png \
         --overlay verdicts --hover 0.3,0.62
 
+With `--zoom Z[,Y,X]` both panes are zoomed Z times about the picture point at fractions
+(Y, X) (default: the centre), as Ctrl+wheel would:
+
+    xvfb-run -s "-screen 0 1400x900x24" python scripts/screenshot.py --out docs/zoom.png \
+        --zoom 2.5,0.4,0.4
+
 Settings and the autosave go to a temporary folder: the user's own are never touched.
 """
 
@@ -55,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overlay", choices=("verdicts", "probe"), help="switch an overlay on")
     parser.add_argument("--branch", help="verdicts: the branch to show, by label (default: first)")
     parser.add_argument("--hover", help="Y,X picture fractions to hover (verdicts), click (probe)")
+    parser.add_argument("--zoom", help="Z[,Y,X]: zoom both panes Z times about picture point Y,X")
     args = parser.parse_args(argv)
 
     scratch = Path(tempfile.mkdtemp(prefix="sketchpad-screenshot-"))
@@ -115,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         return frame is not None and frame.job.job_id == window.service.last_job_id
 
     wait_until(lambda: settled() and not window.service.busy, "the last picture")
+    if args.zoom:
+        zoom(window, args.zoom)
     if args.overlay:
         show_overlay(window, args, wait_until, settled)
     QTest.qWait(300)  # let the status bar and views repaint
@@ -132,6 +141,14 @@ def main(argv: list[str] | None = None) -> int:
     window.undo_stack.setClean()  # nothing to ask about on close
     window.close()
     return 0
+
+
+def zoom(window, spec: str) -> None:
+    """Zoom the Draw tab's shared view: `Z` or `Z,Y,X` (picture fractions of the centre)."""
+    from PySide6.QtCore import QPointF
+
+    z, y, x = (float(v) for v in (spec.split(",") + ["0.5", "0.5"])[:3])
+    window.draw_tab.view.set_view(z, QPointF(x, y))
 
 
 def show_overlay(window, args, wait_until, settled) -> None:

@@ -1,9 +1,14 @@
-"""Show the Train tab mid-run on small synthetic data and save a screenshot of it.
+"""Show the Train tab mid-run and save a screenshot of it.
 
     xvfb-run -s "-screen 0 1400x900x24" python scripts/screenshot_train.py --out docs/train_tab.png
+    xvfb-run -s "-screen 0 1400x900x24" python scripts/screenshot_train.py --quick \
+        --out docs/train_quick.png
 
-The trainer runs as the tab runs it (a child process), on a small network at 64 px so the
-picture comes within a minute on a CPU. Runs, settings and caches go to a temporary folder.
+The trainer runs as the tab runs it (a child process). By default on small synthetic data and a
+small network at 64 px, so the picture comes within a minute or two on a CPU; with --quick, the
+"Quick fine-tune" preset fine-tunes the default model on OpenMoji, with an example sketch as the
+canvas, and the picture is taken at its first sample. Runs, settings and caches go to a
+temporary folder.
 """
 
 from __future__ import annotations
@@ -74,6 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=600, help="the run's length")
     parser.add_argument("--at", type=int, default=160, help="take the picture after this step")
     parser.add_argument("--timeout", type=float, default=300, help="give up after (seconds)")
+    parser.add_argument(
+        "--quick", action="store_true", help="the quick preset on OpenMoji, at its first sample"
+    )
+    parser.add_argument(
+        "--canvas",
+        default=str(Path(__file__).resolve().parent.parent / "assets" / "examples" / "cat.png"),
+        help="--quick: the canvas sketch",
+    )
     args = parser.parse_args(argv)
 
     scratch = Path(tempfile.mkdtemp(prefix="sketchpad-train-screenshot-"))
@@ -84,25 +97,36 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(env)
     data = make_shapes(scratch / "shapes")
 
+    from PySide6.QtGui import QImage
     from PySide6.QtWidgets import QApplication
 
     from sketchpad.ui.train_tab import TrainTab
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    tab = TrainTab(attach_running=False, extra_args=NETWORK_FLAGS, child_env=env)
+    tab = TrainTab(
+        attach_running=False, extra_args=[] if args.quick else NETWORK_FLAGS, child_env=env
+    )
     tab.ask_close_action = lambda: "stop"
     tab.setWindowTitle("Sketchpad — Train")
     width, height = (int(v) for v in args.size.lower().split("x"))
     tab.resize(width, height)
     s = tab.settings_panel
-    s.resolution.setCurrentIndex(s.resolution.findData(str(SIDE)))
-    s.steps.setValue(args.steps)
-    s.batch.setValue(4)
-    s.precision.setCurrentIndex(s.precision.findData("fp32"))
-    s.sample_every.setValue(40)
-    s.checkpoint_every.setValue(100)
-    tab.data_panel.set_folder(str(data))
+    if args.quick:
+        canvas = QImage(args.canvas)
+        tab.set_canvas_source(lambda: canvas)
+        tab.start_panel.set_choice("default")
+        tab.setup.preset_row.apply("quick")
+        tab.data_panel.set_spec("openmoji")
+    else:
+        s.resolution.setCurrentIndex(s.resolution.findData(str(SIDE)))
+        s.steps.setValue(args.steps)
+        s.batch.setValue(4)
+        s.precision.setCurrentIndex(s.precision.findData("fp32"))
+        s.sample_every.setValue(40)
+        s.checkpoint_every.setValue(100)
+        tab.data_panel.set_folder(str(data))
     tab.show()
+    began = time.monotonic()
 
     def wait(condition, what: str) -> None:
         deadline = time.monotonic() + args.timeout
@@ -115,15 +139,20 @@ def main(argv: list[str] | None = None) -> int:
     wait(lambda: tab.data_panel.summary is not None or tab.data_panel.error, "the data preview")
     if tab.data_panel.error:
         raise SystemExit(f"data preview failed: {tab.data_panel.error}")
-    tab.start_panel.set_choice("scratch")  # a new 64 px network, not the default model's 128 px
-    tab.start_training("shapes")
+    if not args.quick:
+        tab.start_panel.set_choice("scratch")  # a new 64 px network, not the default's 128 px
+    started = time.monotonic()
+    tab.start_training()
     try:
-        wait(
-            lambda: tab.monitor.progress.value() >= args.at or tab.last_end is not None, "training"
-        )
+        at = 1 if args.quick else args.at
+        wait(lambda: tab.monitor.progress.value() >= at or tab.last_end is not None, "training")
         if tab.last_end is not None:
             raise SystemExit(f"training ended early: {tab.last_end.message}")
         wait(lambda: tab.monitor.sample_view.has_image(), "a sample grid")
+        print(
+            f"first sample {time.monotonic() - started:.1f} s after Start "
+            f"({started - began:.1f} s of data preview before)"
+        )
         tab.monitor.loss_plot.redraw()
         for _ in range(10):
             app.processEvents()

@@ -28,6 +28,13 @@ class Slot:
     png: Path
     lock: Path
 
+    @property
+    def note(self) -> Path:
+        """Beside the sketch when its instance was stopped by a signal (a logout, a shutdown,
+        `kill`) and kept it on purpose: its absence means the instance crashed or was
+        killed outright."""
+        return self.png.with_name(self.png.stem + ".stopped")
+
     @classmethod
     def numbered(cls, folder: Path, n: int) -> Slot:
         return cls(folder / f"slot-{n}.png", folder / f"slot-{n}.lock")
@@ -37,6 +44,7 @@ class Slot:
         slot is free for the next instance)."""
         with contextlib.suppress(OSError):
             self.png.unlink(missing_ok=True)
+            self.note.unlink(missing_ok=True)
             for temp in self.png.parent.glob(f".{self.png.name}.*.tmp"):
                 temp.unlink(missing_ok=True)
 

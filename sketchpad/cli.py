@@ -23,7 +23,7 @@ from types import ModuleType
 from sketchpad import __version__
 from sketchpad.errors import SketchpadError, UsageError, failure_message
 
-COMMANDS = ("inspect", "dataset", "train", "eval", "generate", "bench")
+COMMANDS = ("inspect", "dataset", "train", "eval", "generate", "bench", "serve")
 
 
 class _Parser(argparse.ArgumentParser):

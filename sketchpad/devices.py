@@ -67,9 +67,9 @@ def resolve_device(name: str = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DeviceError("CUDA was requested but no CUDA GPU is available; use --device cpu")
+        raise DeviceError("no CUDA GPU is available on this machine")
     if name == "mps" and not _mps_available():
-        raise DeviceError("MPS was requested but is not available; use --device cpu")
+        raise DeviceError("MPS is not available on this machine")
     return torch.device(name)
 
 

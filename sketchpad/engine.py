@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -32,6 +34,8 @@ from sketchpad.sketch import tensor_to_rgb
 from sketchpad.verdicts import Branch
 
 Verdicts = list[tuple[str, np.ndarray]]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -177,8 +181,19 @@ class Engine:
     def run(self, request: Request) -> Result:
         """Generate for one request. A CUDA failure (out of memory) moves the engine to the CPU
         (see `fallback_reason`) and runs the request there."""
+        return self._on_cpu_if_it_fails(self._run, request)
+
+    def run_batch(self, requests: list[Request]) -> list[Result]:
+        """Generate for several requests in one batch (the server's dynamic batching). Each
+        request keeps its own seed, so a picture does not depend on its batch-mates. A probe
+        request, whose attention is per picture, runs alone. Timings are the batch's."""
+        if len(requests) == 1 or any(r.probe is not None for r in requests):
+            return [self.run(r) for r in requests]
+        return self._on_cpu_if_it_fails(self._run_batch, requests)
+
+    def _on_cpu_if_it_fails(self, run: Callable[[T], R], work: T) -> R:
         try:
-            return self._run(request)
+            return run(work)
         except RuntimeError as exc:
             if self.device.type == "cpu":
                 raise
@@ -186,7 +201,34 @@ class Engine:
             self.fallback_reason = (
                 f"{self.requested_device.upper()} failed ({_first_line(exc)}); using the CPU"
             )
-            return self._run(request)
+            return run(work)
+
+    def _run_batch(self, requests: list[Request]) -> list[Result]:
+        precision = self.precision
+        assert self._generator is not None
+        start = time.perf_counter()
+        timings: dict[str, float] = {}
+        with torch.inference_mode():
+            sketch = self._to_device(torch.stack([r.sketch for r in requests]), precision)
+            noise = None
+            if self.takes_noise:  # one noise map per request, from its own seed
+                noise = torch.cat([self._noise(1, r.seed, precision) for r in requests])
+            fake = self._generator(sketch, noise)  # (B, 3, R, R)
+            images = [tensor_to_rgb(f) for f in fake]
+            timings["generator"] = (time.perf_counter() - start) * 1000.0
+            verdicts: list[Verdicts | None] = [None] * len(requests)
+            wanted = [i for i, r in enumerate(requests) if r.want_verdicts]
+            if wanted and self.has_discriminator:
+                t = time.perf_counter()
+                maps = self._verdicts(sketch[wanted], fake[wanted], batch=True)
+                for i, v in zip(wanted, maps, strict=True):
+                    verdicts[i] = v
+                timings["discriminator"] = (time.perf_counter() - t) * 1000.0
+        timings["total"] = (time.perf_counter() - start) * 1000.0
+        return [
+            Result(r.request_id, image, v, None, dict(timings))
+            for r, image, v in zip(requests, images, verdicts, strict=True)
+        ]
 
     def _run(self, request: Request) -> Result:
         precision = self.precision
@@ -216,16 +258,20 @@ class Engine:
         timings["total"] = (time.perf_counter() - start) * 1000.0
         return Result(request.request_id, image, verdicts, attention, timings)
 
-    def _verdicts(self, sketch: torch.Tensor, fake: torch.Tensor) -> Verdicts:
+    def _verdicts(self, sketch: torch.Tensor, fake: torch.Tensor, batch: bool = False):
+        """The verdict maps of picture 0 (`Verdicts`), or with `batch` of every picture in
+        the batch (a list of `Verdicts`)."""
         if self._discriminator is None:
             assert self.model.discriminator is not None
             self._discriminator = _runtime_copy(self.model.discriminator, self.precision)
         logits = self._discriminator(sketch, fake)
         names = self._discriminator.branch_names(self.model.resolution)
-        return [
-            (name, torch.sigmoid(l[0, 0].float()).cpu().numpy())
-            for name, l in zip(names, logits, strict=True)
+        probs = [torch.sigmoid(l[:, 0].float()).cpu().numpy() for l in logits]  # (B, h, w) each
+        per_picture = [
+            [(name, p[b]) for name, p in zip(names, probs, strict=True)]
+            for b in range(sketch.shape[0])
         ]
+        return per_picture if batch else per_picture[0]
 
     def _to_device(self, x: torch.Tensor, precision: Precision) -> torch.Tensor:
         x = x.to(precision.device, precision.dtype)

@@ -29,6 +29,14 @@ class UsageError(SketchpadError):
     """A command line that does not parse: an unknown flag, a value of the wrong kind."""
 
 
+class RemoteError(SketchpadError):
+    """A remote generator that cannot be reached, refused us, or answered with an error."""
+
+
+class ConnectionLost(RemoteError):
+    """The connection to a remote generator dropped: the app falls back to its own model."""
+
+
 def failure_message(exc: BaseException) -> str:
     """One line for a command that failed: a user error's own message; for anything else,
     that an internal error happened, and that `--debug` shows its traceback."""

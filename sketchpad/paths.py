@@ -42,6 +42,18 @@ def user_data_dir() -> Path:
     return path
 
 
+def user_config_dir() -> Path:
+    """The user's config folder (the server's token); `SKETCHPAD_CONFIG_DIR` overrides it."""
+    override = os.environ.get("SKETCHPAD_CONFIG_DIR")
+    path = (
+        Path(override)
+        if override
+        else Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    )
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def user_cache_dir() -> Path:
     """The user's cache folder; `SKETCHPAD_CACHE_DIR` overrides it (tests, portable installs)."""
     override = os.environ.get("SKETCHPAD_CACHE_DIR")

@@ -35,21 +35,15 @@ VERDICT_CAPTION = "probability the patch looks real, per the discriminator"
 VERDICT_ANCHORS = np.array(
     [(33, 102, 172), (146, 197, 222), (247, 247, 247), (253, 184, 99), (230, 97, 1)], np.float64
 )
-# viridis (matplotlib), 9 samples: perceptually uniform and colour-blind safe
+# Purple → blue → cyan for the attention: no yellow or orange in it, so it reads on the yellow
+# faces the default model paints; lightness grows with the weight.
 ATTENTION_ANCHORS = np.array(
-    [
-        (68, 1, 84),
-        (71, 44, 122),
-        (59, 81, 139),
-        (44, 113, 142),
-        (33, 144, 141),
-        (39, 173, 129),
-        (92, 200, 99),
-        (170, 220, 50),
-        (253, 231, 37),
-    ],
+    [(63, 0, 125), (84, 39, 143), (49, 54, 149), (33, 102, 172), (0, 158, 215), (0, 235, 255)],
     np.float64,
 )
+MIN_SPREAD = 0.05
+"""The smallest deviation from the median the verdict map gives full colour: differences
+smaller than this stay faint, so noise in an undecided map does not look like an opinion."""
 
 Window = tuple[int, int, int, int]  # (top, left, bottom, right), bottom/right exclusive
 
@@ -186,11 +180,31 @@ def describe_cells(cells: list[Cell]) -> str:
     return f"{parts} — mean {mean:.2f} probability real ({verdict_word(mean)})"
 
 
-def overlay_rgba(values: np.ndarray, anchors: np.ndarray = VERDICT_ANCHORS) -> np.ndarray:
-    """(H, W) values in [0, 1] → (H, W, 4) uint8 RGBA, opaque; opacity is the painter's."""
-    rgb = colorize(values, anchors)
-    alpha = np.full(values.shape + (1,), 255, np.uint8)
+def verdict_scale(values: np.ndarray) -> tuple[float, float]:
+    """(median, spread) of a verdict map: the diverging colour map is centred on the median
+    (most patches get about the same score, often near 0.5) and gives full colour at `spread`
+    from it: the 95th percentile of the deviations, at least `MIN_SPREAD`."""
+    v = np.asarray(values, np.float64)
+    median = float(np.median(v))
+    spread = float(np.percentile(np.abs(v - median), 95)) if v.size else 0.0
+    return median, max(spread, MIN_SPREAD)
+
+
+def centred_rgba(
+    values: np.ndarray, median: float, spread: float, anchors: np.ndarray = VERDICT_ANCHORS
+) -> np.ndarray:
+    """(H, W) verdicts → (H, W, 4) uint8 RGBA of how far each lies from `median`: blue below,
+    orange above, full colour at `spread` away and beyond, and transparent at the median so
+    that the picture shows where the discriminator has nothing particular to say."""
+    d = np.clip((np.asarray(values, np.float64) - median) / spread, -1.0, 1.0)
+    rgb = colorize((d + 1) / 2, anchors)
+    alpha = np.rint(255 * np.abs(d) ** 0.7).astype(np.uint8)[..., None]
     return np.ascontiguousarray(np.concatenate([rgb, alpha], axis=-1))
+
+
+def overlay_rgba(values: np.ndarray) -> np.ndarray:
+    """The verdict layer of a map: `centred_rgba` about the map's own median and spread."""
+    return centred_rgba(values, *verdict_scale(values))
 
 
 # -- attention --------------------------------------------------------------------------------
@@ -233,9 +247,14 @@ def attention_pixels(weights: np.ndarray, resolution: int) -> np.ndarray:
 
 
 def attention_rgba(weights: np.ndarray, resolution: int) -> np.ndarray:
-    """The attention heatmap as (R, R, 4) RGBA: viridis colour, and alpha growing with the
-    weight so that the picture shows through where the attention did not look."""
-    v = attention_pixels(weights, resolution)
+    """The attention heatmap as (R, R, 4) RGBA: purple to cyan, and alpha growing from zero
+    with the weight so that the picture shows through where the attention did not look."""
+    return weight_rgba(attention_pixels(weights, resolution))
+
+
+def weight_rgba(values: np.ndarray) -> np.ndarray:
+    """Relative attention weights in [0, 1] → uint8 RGBA, shape (..., 4)."""
+    v = np.clip(np.asarray(values, np.float64), 0.0, 1.0)
     rgb = colorize(v, ATTENTION_ANCHORS)
-    alpha = np.rint(255 * (0.25 + 0.75 * np.sqrt(v))).astype(np.uint8)[..., None]
+    alpha = np.rint(255 * v**0.75).astype(np.uint8)[..., None]  # faint weights stay faint
     return np.ascontiguousarray(np.concatenate([rgb, alpha], axis=-1))

@@ -41,8 +41,10 @@ class Host:
     def __init__(self, *answers: bool) -> None:
         self.answers = list(answers)
         self.statuses: list[str] = []
+        self.stopped: list[bool] = []
 
-    def ask_restore(self) -> bool:
+    def ask_restore(self, stopped: bool) -> bool:
+        self.stopped.append(stopped)
         if not self.answers:
             pytest.fail("offered a sketch that must not be offered")
         return self.answers.pop(0)
@@ -206,3 +208,83 @@ def test_another_live_process_keeps_its_sketch_and_a_killed_ones_is_offered(
     assert after.document.offer_restore()
     assert after.canvas.image().pixelColor(5, 7) == QColor(0, 0, 0)
     assert not theirs.exists() and after.document.autosave_path.is_file()
+
+
+# -- the app stopped by a signal --------------------------------------------------------------
+
+STOPPED_APP = """
+import sys
+from PySide6.QtCore import QPointF, QTimer
+from PySide6.QtWidgets import QApplication
+from sketchpad.ui.app import run_app
+from sketchpad.ui.main_window import MainWindow
+
+app = QApplication(sys.argv[:1])
+
+
+def drawn() -> None:
+    window = next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
+    canvas = window.canvas
+    canvas.begin_stroke(QPointF(20, 40))
+    canvas.continue_stroke(QPointF(300, 200))
+    canvas.end_stroke()
+    window.document.autosave()
+    print(window.document.autosave_path.name, flush=True)
+
+
+QTimer.singleShot(300, drawn)
+sys.exit(run_app(["--model", sys.argv[1]]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_signal_quits_normally_and_the_next_start_says_so(qtbot, tmp_path, data_dir, sig):
+    from conftest import save_tiny_model
+
+    from sketchpad.ui.dialogs import restore_question
+
+    model = save_tiny_model(tmp_path / "tiny.safetensors")
+    env = dict(os.environ, SKETCHPAD_DATA_DIR=str(data_dir), QT_QPA_PLATFORM="offscreen")
+    env["SKETCHPAD_CONFIG_DIR"] = str(tmp_path / "config")
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(STOPPED_APP), model],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        name = proc.stdout.readline().strip()
+        assert name, proc.stderr.read()
+        proc.send_signal(getattr(signal, sig))
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    kept = autosave_dir() / name
+    assert kept.is_file() and kept.with_name(kept.stem + ".stopped").read_text().strip() == sig
+
+    host = Host(True)
+    after = Instance(qtbot, tmp_path, host)
+    assert after.document.offer_restore() and host.stopped == [True]
+    assert not kept.with_name(kept.stem + ".stopped").exists()
+    assert "stopped last time" in restore_question(True)
+    assert "did not close properly" not in restore_question(True)
+    assert "crashed" in restore_question(False)
+
+
+def test_a_crash_is_offered_as_a_crash(qtbot, tmp_path):
+    host = Host(True)
+    crashed = Instance(qtbot, tmp_path, Host())
+    crashed.draw(10)
+    crashed.crash()
+    assert Instance(qtbot, tmp_path, host).document.offer_restore()
+    assert host.stopped == [False]

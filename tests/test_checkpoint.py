@@ -44,7 +44,9 @@ def test_round_trip_is_bit_exact(model_file):
         assert all(torch.equal(sa[k], sb[k]) for k in sa)
     g.eval()
     s, z = torch.rand(1, 1, 32, 32), torch.randn(g.noise_shape(1))
-    assert torch.equal(g(s, z), m.generator(s, z))
+    # The weights are bit-exact (above); the outputs may differ in the last bits, because the
+    # CPU's convolution kernels can sum in another order for tensors at other addresses.
+    torch.testing.assert_close(g(s, z), m.generator(s, z), atol=1e-5, rtol=1e-5)
 
 
 def test_fp16_storage_is_smaller_and_close(tmp_path, model_file):

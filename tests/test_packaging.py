@@ -66,13 +66,25 @@ class _Recorder:
         self.binaries, self.datas, self.pure, self.scripts = [], [], [], []
 
 
+def _system_library(name: str) -> str | None:
+    """Where this system keeps the shared library `name` (PyInstaller's lookup, simplified)."""
+    for folder in ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib"):
+        if (Path(folder) / name).is_file():
+            return str(Path(folder) / name)
+    return None
+
+
 def _exec_spec() -> dict:
     hooks = types.ModuleType("PyInstaller.utils.hooks")
     hooks.collect_data_files = lambda package, includes=(): [("openmoji.svg.gz", package)]
+    bindepend = types.ModuleType("PyInstaller.depend.bindepend")
+    bindepend.resolve_library_path = _system_library
     fake = {
         "PyInstaller": types.ModuleType("PyInstaller"),
         "PyInstaller.utils": types.ModuleType("PyInstaller.utils"),
         "PyInstaller.utils.hooks": hooks,
+        "PyInstaller.depend": types.ModuleType("PyInstaller.depend"),
+        "PyInstaller.depend.bindepend": bindepend,
     }
     saved = {name: sys.modules.get(name) for name in fake}
     sys.modules.update(fake)
@@ -108,6 +120,11 @@ def test_the_spec_bundles_every_subcommand_the_assets_and_drops_only_what_is_unu
     assert keep(("torch/lib/libtorch_cpu.so", "", "BINARY"))
     assert keep(("PySide6/Qt/plugins/platforms/libqoffscreen.so", "", "BINARY"))
     assert spec["exe"].kwargs["name"] == "sketchpad" and spec["coll"].kwargs["name"] == "sketchpad"
+    x_libs = {dest: src for dest, src, kind in analysis.binaries if "libxcb" in dest}
+    for name in ("libxcb-cursor.so.0", "libxcb-icccm.so.4", "libxcb-keysyms.so.1"):
+        if _system_library(name):  # on the build system: bundled beside Qt's own libraries
+            assert x_libs[f"PySide6/Qt/lib/{name}"] == _system_library(name)
+    assert not any(dest.endswith("/libxcb.so.1") for dest in x_libs)  # every X session has it
 
 
 def test_the_icon_and_the_desktop_file():

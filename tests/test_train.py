@@ -56,7 +56,8 @@ def test_losses_finite_checkpoint_and_model_written(tmp_path, data):
     for e in got:
         events.check(e)
     kinds = [e["event"] for e in got]
-    assert kinds[0] == "start" and kinds[-1] == "done"
+    assert kinds[0] == "phase" and kinds[-1] == "done"
+    assert kinds[kinds.index("start") - 1] == "phase"  # nothing else comes before the start
     assert {"step", "sample", "checkpoint", "eval"} <= set(kinds)
     steps = [e for e in got if e["event"] == "step"]
     assert [e["step"] for e in steps] == [1, 2, 3, 4]
@@ -258,8 +259,11 @@ def test_jsonl_stream_follows_the_schema(tmp_path, data):
     for obj in objs:
         events.check(obj)
         assert isinstance(obj["time"], float)
-    assert objs[0]["event"] == "start" and objs[-1]["event"] == "done"
-    assert objs[0]["total_steps"] == 3 and objs[0]["world_size"] == 1
+    kinds = [o["event"] for o in objs]
+    assert kinds[0] == "phase" and kinds[-1] == "done"
+    start = objs[kinds.index("start")]
+    assert set(kinds[: kinds.index("start")]) == {"phase"}
+    assert start["total_steps"] == 3 and start["world_size"] == 1
 
 
 @pytest.mark.slow

@@ -145,3 +145,38 @@ def test_tablet_pressure_sets_the_width_and_the_eraser_end_erases(canvas):
     _tablet_stroke(canvas, 90, 1.0, QPointingDevice.PointerType.Eraser)
     assert ink_pixels(canvas) <= light + 2
     assert canvas.tool == BRUSH and canvas.stack.count() == 3
+
+
+def paper_marks(c: SketchCanvas) -> int:
+    """Non-white widget pixels in the middle of the paper, where the hint is."""
+    shot = c.grab().toImage()
+    fit = c.fit_rect().toAlignedRect()
+    fit = fit.adjusted(fit.width() // 8, fit.height() // 4, -fit.width() // 8, -fit.height() // 4)
+    return sum(
+        1
+        for y in range(fit.top(), fit.bottom(), 2)
+        for x in range(fit.left(), fit.right(), 2)
+        if shot.pixelColor(x, y).lightness() < 250
+    )
+
+
+def test_an_empty_canvas_shows_a_hint_until_the_first_stroke(qtbot):
+    stack = QUndoStack()
+    c = SketchCanvas(stack, side=SIDE)
+    c.resize(420, 420)  # room for the hint's text
+    qtbot.addWidget(c)
+    c.show()
+    qtbot.waitExposed(c)
+    assert c.showing_hint and paper_marks(c) > 50  # the hint is on the paper
+    c.begin_stroke(QPointF(4, 4))
+    assert not c.showing_hint  # gone at the first touch
+    c.continue_stroke(QPointF(10, 4))
+    c.end_stroke()
+    assert not c.showing_hint
+    assert paper_marks(c) == 0  # the stroke is in the corner, the hint is gone
+    stack.undo()  # empty again: the hint is back
+    assert c.showing_hint and paper_marks(c) > 50
+    stack.redo()
+    assert not c.showing_hint and paper_marks(c) == 0
+    c.clear()
+    assert c.showing_hint and paper_marks(c) > 50

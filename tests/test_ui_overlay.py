@@ -22,7 +22,14 @@ from models import (
 from sketchpad.checkpoint import save_model
 from sketchpad.ui.main_window import MainWindow
 from sketchpad.ui.overlay import OFF, PROBE, VERDICTS
-from sketchpad.verdicts import COMBINED, cell_centre, verdict_color
+from sketchpad.verdicts import (
+    COMBINED,
+    cell_centre,
+    centred_rgba,
+    pixel_map,
+    verdict_scale,
+    weight_rgba,
+)
 
 R = 32
 G_CFG = GeneratorConfig(resolution=R, base_width=4, max_width=8, depth=3, attention_levels=(1, 2))
@@ -97,7 +104,10 @@ def test_overlay_off_means_the_discriminator_does_not_run(make_window, models, q
     assert calls == [] and w.last_frame.result.verdicts is None
 
     tab.verdicts_action.trigger()  # on: the next picture comes with its verdicts
-    assert w.want_verdicts and tab.overlay_mode == VERDICTS and tab.overlay_panel.isVisible()
+    assert w.want_verdicts and tab.overlay_mode == VERDICTS
+    assert tab.overlay_panel.legend.isVisibleTo(
+        tab
+    ) and not tab.overlay_panel.idle_label.isVisibleTo(tab)
     wait_for(qtbot, w, lambda f: f.result.verdicts is not None)
     assert calls and threading.get_ident() not in calls  # in the worker, with the picture
     assert "discriminator" in w.last_frame.result.timings
@@ -107,7 +117,10 @@ def test_overlay_off_means_the_discriminator_does_not_run(make_window, models, q
     assert len(calls) > n and w.last_frame.result.verdicts is not None
 
     tab.verdicts_action.trigger()  # off again: no more discriminator runs
-    assert not w.want_verdicts and not tab.overlay_panel.isVisible()
+    assert not w.want_verdicts and tab.overlay_panel.mode == OFF
+    assert not tab.overlay_panel.legend.isVisibleTo(
+        tab
+    ) and tab.overlay_panel.idle_label.isVisibleTo(tab)
     n = len(calls)
     draw(w, y=400)
     wait_for(qtbot, w)
@@ -133,22 +146,27 @@ def test_verdict_maps_cells_and_colours(make_window, models, qtbot):
     box = tab.overlay_panel.branch_box
     assert [box.itemText(i) for i in range(box.count())] == [*labels, "all branches (mean)"]
 
-    # the overlay's colour at every cell is its score through the colour map
+    # the overlay's colour at every cell is its score through the colour map centred on the
+    # branch's median; where the colour is opaque the screen shows it as it is
     tab.overlay_panel.opacity_slider.setValue(100)
     for k, ((_, probs), field) in enumerate(zip(verdicts, fields, strict=True)):
         choose_branch(w, k)
         heatmap = overlay.heatmap()
         assert heatmap.width() == heatmap.height() == R
+        median, spread = verdict_scale(pixel_map(probs, field))
+        assert overlay.scale == (median, spread)
+        assert tab.overlay_panel.legend.caption().count(f"{median:.2f}") == 1
         screen = w.result_view.grab().toImage()
         for i in range(field.output_size[0]):
             for j in range(field.output_size[1]):
                 cy, cx = cell_centre(field, i, j)
-                expected = QColor(*verdict_color(float(probs[i, j])))
-                assert heatmap.pixelColor(cx, cy) == expected
-                shown = screen.pixelColor(view_point(w, cy + 0.5, cx + 0.5))
-                assert abs(shown.red() - expected.red()) <= 2
-                assert abs(shown.green() - expected.green()) <= 2
-                assert abs(shown.blue() - expected.blue()) <= 2
+                r, g, b, a = centred_rgba(np.array(float(probs[i, j])), median, spread)
+                assert heatmap.pixelColor(cx, cy) == QColor(int(r), int(g), int(b), int(a))
+                if a == 255:
+                    shown = screen.pixelColor(view_point(w, cy + 0.5, cx + 0.5))
+                    assert abs(shown.red() - r) <= 2
+                    assert abs(shown.green() - g) <= 2
+                    assert abs(shown.blue() - b) <= 2
 
     # the global branch shows its single score
     choose_branch(w, 1)
@@ -246,3 +264,46 @@ def test_models_without_a_discriminator_or_attention_disable_the_overlays(
     assert not tab.probe_action.isEnabled() and "no self-attention" in tab.probe_action.toolTip()
     wait_for(qtbot, w)
     assert w.last_frame.result.verdicts is None and np.all(w.last_frame.result.image >= 0)
+
+
+def test_an_overlay_does_not_move_or_shrink_the_picture(make_window, models, qtbot):
+    w = make_window(models["full"])
+    tab = w.draw_tab
+    draw(w)
+    wait_for(qtbot, w)
+    before = (w.result_view.geometry(), w.result_view.target_rect(), w.canvas.target_rect())
+    assert before[1].size() == before[2].size()  # both panes show their picture as large
+    for action in (tab.verdicts_action, tab.probe_action, tab.probe_action):
+        action.trigger()  # verdicts on, probe on (verdicts off), probe off
+        wait_for(qtbot, w)
+        qtbot.wait(1)  # let the layout settle
+        after = (w.result_view.geometry(), w.result_view.target_rect(), w.canvas.target_rect())
+        assert after == before, tab.overlay_mode
+
+
+def test_the_probe_opacity_slider_sets_the_heat_maps_alpha(make_window, models, qtbot):
+    w = make_window(models["full"])
+    tab, overlay = w.draw_tab, w.draw_tab.overlay
+    draw(w)
+    tab.probe_action.trigger()
+    wait_for(qtbot, w, lambda f: f.result.attention is not None)
+    weights = overlay.weights()
+    i, j = np.unravel_index(int(np.argmax(weights)), weights.shape)  # the most attended cell
+    top, left, bottom, right = (v for v in (i, j, i + 1, j + 1))
+    s = R / weights.shape[0]
+    point = view_point(w, (top + bottom) / 2 * s, (left + right) / 2 * s)
+    if abs((top + bottom) / 2 * s - R * overlay.probe[0]) < 2 * s:
+        point = view_point(w, (top + 0.2) * s, (left + 0.2) * s)  # off the probe's marker
+
+    def shown(percent: int) -> QColor:
+        tab.overlay_panel.opacity_slider.setValue(percent)
+        assert overlay.opacity == pytest.approx(percent / 100)
+        return w.result_view.grab().toImage().pixelColor(point)
+
+    bare, half, full = shown(0), shown(50), shown(100)
+    r, g, b, _ = (int(v) for v in weight_rgba(np.array(1.0)))
+    assert abs(full.red() - r) <= 3 and abs(full.green() - g) <= 3 and abs(full.blue() - b) <= 3
+    for c in ("red", "green", "blue"):  # half way between the picture and the colour
+        mid = (getattr(bare, c)() + getattr(full, c)()) / 2
+        assert abs(getattr(half, c)() - mid) <= 3
+    assert bare != full

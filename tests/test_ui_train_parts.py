@@ -154,7 +154,10 @@ def test_runs_are_listed_newest_first_with_their_progress(tmp_path):
     assert old.summary() == "old — step 300 / 2000, stopped (openmoji, 64 px)"
 
     a, b = runs.new_run_dir("my run", now=0), runs.new_run_dir("my run", now=0)
-    assert a.name == "my-run" and b.name == "my-run-2"
+    assert a.name == "my run" and b.name == "my run 2"
+    assert runs.suggest_run_name("paired:" + str(Path("x") / "my run")) == "my run 3"
+    assert runs.suggest_run_name("openmoji") == "openmoji"
+    assert runs.data_name(str(Path("pictures") / "cats")) == "cats"
     for name in runs.OWN_FILES:
         (a / name).write_text("x")
     assert runs.discard_if_unused(a) and not a.exists()
@@ -210,6 +213,11 @@ def test_settings_default_to_the_trainers_and_advanced_starts_collapsed(qtbot):
     assert args[args.index("--objective") + 1] == defaults.loss.objective
     assert set(OBJECTIVE_NAMES) == set(OBJECTIVES)
     assert float(args[args.index("--lr-g") + 1]) == defaults.lr_g
+    assert args[args.index("--data") + 1] == ""  # nothing chosen, nothing rendered
+    assert not tab.start_training() and not tab.is_running()
+    assert "Choose the data" in tab.monitor.error_text()
+    tab.data_panel.set_spec("openmoji")
+    args = tab.trainer_args()
     assert args[args.index("--data") + 1] == "openmoji"
 
 
@@ -313,6 +321,7 @@ def fake_trainer(tmp_path, monkeypatch):
 def test_events_drive_progress_curves_sample_and_log(qtbot, fake_trainer):
     fake_trainer("wait")
     tab = make_tab(qtbot)
+    tab.data_panel.set_spec("openmoji")  # hidden: its preview is not rendered
     tab.process._timer.setInterval(50)
     try:
         assert tab.start_training("fake")
@@ -354,9 +363,10 @@ def test_events_drive_progress_curves_sample_and_log(qtbot, fake_trainer):
         kill_left_over(tab)
 
 
-def test_a_crash_shows_the_error_with_the_last_log_lines(qtbot, fake_trainer):
+def test_a_crash_shows_the_error_with_the_last_log_lines(qtbot, fake_trainer, tmp_path):
     fake_trainer("crash")
     tab = make_tab(qtbot)
+    tab.data_panel.set_spec("paired:" + str(make_paired(tmp_path / "pairs")))
     tab.show()
     tab.process._timer.setInterval(50)
     with qtbot.waitSignal(tab.process.ended, timeout=15_000) as ended:

@@ -94,7 +94,8 @@ def test_no_model_says_how_to_open_one(make_window):
     assert w.generate() is None
 
 
-def test_failing_device_falls_back_to_cpu_in_the_status_bar(make_window, qtbot):
+def test_failing_device_falls_back_to_cpu_in_the_status_bar(make_window, qtbot, monkeypatch):
+    monkeypatch.setattr("sketchpad.ui.menus.device_unavailable", lambda key: None)  # a GPU
     engine = FakeEngine(delay=0.0)
     w = make_window(engine_factory=lambda path, device: engine, model="fake.safetensors")
     with qtbot.waitSignal(w.service.deviceChanged, timeout=5000):
@@ -114,13 +115,13 @@ def test_autosave_and_restore_round_trip(make_window, qtbot):
     sketch = first.canvas.image()
     # the first window "crashes" (is never closed); the next start offers to restore
     second = make_window(engine_factory=lambda path, device: engine)
-    second.ask_restore = lambda: True
+    second.ask_restore = lambda stopped: True
     assert second.offer_restore()
     assert second.canvas.image() == sketch and second.document.is_unsaved()
     second.close()  # closing on purpose (the sketch discarded) leaves nothing to restore
     assert not path.exists()
     third = make_window(engine_factory=lambda path, device: engine)
-    third.ask_restore = lambda: pytest.fail("nothing to restore")
+    third.ask_restore = lambda stopped: pytest.fail("nothing to restore")
     assert not third.offer_restore()
 
 
@@ -163,7 +164,15 @@ def test_open_save_and_export(make_window, qtbot, tmp_path):
     assert QImage(str(saved)).convertToFormat(QImage.Format.Format_RGB32) == w.canvas.image()
     qtbot.waitUntil(lambda: settled(w))
     w.ask_save_path = lambda title, suggested, name_filter: str(result)
-    assert w.export_result() and QImage(str(result)).width() == R
+    offered = []
+    w.ask_export_size = lambda native: offered.append(native) or native
+    assert w.export_result() and QImage(str(result)).width() == R and offered == [R]
+    w.ask_export_size = lambda native: 512
+    assert w.export_result() and QImage(str(result)).size().toTuple() == (512, 512)
+    assert "512 px" in w.status.currentMessage()
+    w.ask_export_size = lambda native: None  # cancelled: nothing asked, nothing written
+    w.ask_save_path = lambda title, suggested, name_filter: pytest.fail("not asked")
+    assert not w.export_result()
     w.ask_save_path = lambda title, suggested, name_filter: str(pair)
     assert w.export_side_by_side()
     exported = QImage(str(pair))
@@ -241,3 +250,72 @@ def test_train_tab_is_wired_into_the_window(make_window, model_file, qtbot):
     w.add_close_guard(lambda: False)  # e.g. a running trainer the user chose not to leave
     w.close()
     assert w.isVisible()  # a guard kept the window open
+
+
+def _example(tmp_path):
+    folder = tmp_path / "examples"
+    folder.mkdir(exist_ok=True)
+    drawing = np.full((64, 64), 255, np.uint8)
+    drawing[30:34, 8:56] = 0
+    Image.fromarray(drawing).save(folder / "a_house.png")
+    return folder / "a_house.png"
+
+
+def test_opening_over_a_drawing_says_ctrl_z_brings_it_back(make_window, tmp_path):
+    w = make_window(engine_factory=lambda path, device: FakeEngine(0.0))
+    example = _example(tmp_path)
+    w.document.open(example)
+    assert "Ctrl+Z" not in w.status.currentMessage()  # nothing was replaced
+    w.canvas.clear()
+    draw(w)
+    mine = w.canvas.image().copy()
+    w.document.open(example)
+    assert w.status.currentMessage().startswith("Opened a_house.png")
+    assert "Ctrl+Z brings back your drawing" in w.status.currentMessage()
+    w.undo_action.trigger()
+    assert w.canvas.image() == mine
+
+
+def test_new_asks_only_about_the_users_own_work(make_window, tmp_path):
+    w = make_window(engine_factory=lambda path, device: FakeEngine(0.0))
+    asked = []
+    w.ask_save_changes = lambda: asked.append(True) or "cancel"
+    w.document.open(_example(tmp_path))
+    w.new_action.trigger()  # an untouched example: nothing to lose
+    assert asked == [] and w.canvas.is_blank()
+    w.document.open(_example(tmp_path))
+    draw(w)
+    w.new_action.trigger()  # drawn on: asked, and "cancel" keeps it
+    assert asked == [True] and not w.canvas.is_blank()
+    w.undo_action.trigger()  # back to the example as opened: nothing to lose again
+    w.new_action.trigger()
+    assert asked == [True] and w.canvas.is_blank()
+
+
+def test_clear_has_a_shortcut(make_window):
+    w = make_window()
+    assert w.clear_action.shortcut().toString() == "Ctrl+Del"
+    draw(w)
+    w.clear_action.trigger()
+    assert w.canvas.is_blank()
+
+
+def test_cuda_is_greyed_without_cuda_and_says_why(make_window, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    w = make_window()
+    cuda = w.device_actions["cuda"]
+    assert not cuda.isEnabled() and "CPU" in cuda.toolTip() and "--" not in cuda.toolTip()
+    assert w.device_actions["cpu"].isEnabled() and w.device_actions["auto"].isEnabled()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert make_window().device_actions["cuda"].isEnabled()
+
+
+def test_export_offers_the_upscaled_size_first_and_says_so():
+    from sketchpad.ui.dialogs import export_sizes
+
+    (big, big_text), (own, own_text) = export_sizes(128, 512)
+    assert (big, own) == (512, 128)
+    assert "upscaled from 128 px" in big_text and "model's own" in own_text
+    assert export_sizes(512, 512) == [(512, "512 × 512 px (the model's own size)")]

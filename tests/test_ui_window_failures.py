@@ -149,12 +149,18 @@ def test_when_no_model_loads_at_start_the_window_says_why(make_window, qtbot, tm
         nothing.start()  # nothing to open at all
 
 
+@pytest.fixture
+def failing_gpu(monkeypatch):
+    """Model ▸ Device offers CUDA (a GPU is there) although it fails when used."""
+    monkeypatch.setattr("sketchpad.ui.menus.device_unavailable", lambda key: None)
+
+
 def _switch(w: MainWindow, qtbot, device: str) -> None:
     with qtbot.waitSignal(w.service.deviceChanged, timeout=5000):
         w.device_actions[device].trigger()
 
 
-def test_a_device_that_falls_back_is_not_the_next_starts_device(make_window, qtbot):
+def test_a_device_that_falls_back_is_not_the_next_starts_device(make_window, qtbot, failing_gpu):
     engine = FakeEngine(delay=0.0)
     w = make_window(engine_factory=lambda path, device: engine, model="fake.safetensors")
     _switch(w, qtbot, "cuda")  # falls back to the CPU: the choice that ran (CPU) stays

@@ -8,7 +8,7 @@ import torch
 from models import DiscriminatorConfig, GeneratorConfig, build_discriminator, build_generator
 from models.receptive_field import receptive_fields
 from sketchpad.verdicts import (
-    ATTENTION_ANCHORS,
+    MIN_SPREAD,
     VERDICT_ANCHORS,
     Branch,
     attention_pixels,
@@ -16,7 +16,7 @@ from sketchpad.verdicts import (
     cell_at,
     cell_centre,
     cells_at,
-    colorize,
+    centred_rgba,
     combined_map,
     describe_cells,
     feature_rect,
@@ -25,6 +25,8 @@ from sketchpad.verdicts import (
     pixel_map,
     probe_cell,
     verdict_color,
+    verdict_scale,
+    weight_rgba,
 )
 
 R = 64
@@ -115,13 +117,47 @@ def test_the_colour_map_runs_blue_white_orange():
     assert b > r  # bluish
     r, g, b = verdict_color(0.9)
     assert r > b  # orange-ish
-    values = np.array([[0.0, 0.3], [0.7, 1.0]])
+
+
+def test_the_verdict_layer_is_centred_on_the_median():
+    # most patches sit near 0.5; two stand out, one each way
+    values = np.full((10, 10), 0.52)
+    values[0, :5] = 0.50
+    values[1, :5] = 0.54
+    values[9, 9], values[0, 0] = 0.80, 0.30
+    median, spread = verdict_scale(values)
+    assert median == pytest.approx(0.52)
+    assert spread == pytest.approx(MIN_SPREAD)  # 95% of the deviations are tiny
     rgba = overlay_rgba(values)
-    assert rgba.shape == (2, 2, 4) and rgba.dtype == np.uint8 and (rgba[..., 3] == 255).all()
-    assert tuple(rgba[1, 0, :3]) == verdict_color(0.7)
-    # the attention map is viridis: dark purple to yellow
-    assert tuple(colorize(np.array(0.0), ATTENTION_ANCHORS)) == (68, 1, 84)
-    assert tuple(colorize(np.array(1.0), ATTENTION_ANCHORS)) == (253, 231, 37)
+    assert rgba.shape == (10, 10, 4) and rgba.dtype == np.uint8
+    assert rgba[5, 5, 3] == 0  # at the median: clear, the picture shows through
+    assert 0 < rgba[1, 0, 3] < 255  # a little off: faint
+    top, bottom = rgba[9, 9], rgba[0, 0]
+    assert top[3] == bottom[3] == 255  # far off: full colour
+    assert tuple(top[:3]) == tuple(VERDICT_ANCHORS[-1].astype(int))  # more real: orange
+    assert tuple(bottom[:3]) == tuple(VERDICT_ANCHORS[0].astype(int))  # faker: blue
+    # the same map shifted: the same picture (centred on its own median, not on 0.5)
+    assert np.array_equal(overlay_rgba(values + 0.2), rgba)
+    # symmetric about the median
+    assert np.array_equal(
+        centred_rgba(np.array([0.4, 0.6]), 0.5, 0.1)[:, 3],
+        np.array([255, 255], np.uint8),
+    )
+
+
+def test_a_constant_map_is_clear():
+    rgba = overlay_rgba(np.full((4, 4), 0.37))
+    assert (rgba[..., 3] == 0).all()
+
+
+def test_the_attention_colours_read_on_yellow():
+    yellow = np.array([240, 200, 40], np.float64)  # the default model's emoji faces
+    for v in (0.5, 0.75, 1.0):
+        r, g, b, a = weight_rgba(np.array(v))
+        assert b > r and b > 150  # blue to cyan, never yellow or orange
+        assert np.abs(np.array([r, g, b]) - yellow).sum() > 250
+    alphas = weight_rgba(np.linspace(0, 1, 11))[:, 3]
+    assert alphas[0] == 0 and alphas[-1] == 255 and (np.diff(alphas.astype(int)) > 0).all()
 
 
 def test_attention_heatmap_and_query_marker():

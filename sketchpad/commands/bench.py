@@ -25,6 +25,27 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="CPU threads for the whole run (default: as many as the app uses, all cores but one)",
     )
     p.add_argument("--no-gui", action="store_true", help="skip the end-to-end GUI loop")
+    load = p.add_argument_group(
+        "remote generator load (with --server or --clients: simulated artists instead)"
+    )
+    load.add_argument("--server", help="ws:// or wss:// URL of a `sketchpad serve`")
+    load.add_argument("--token", help="the server's token (or --token-file)")
+    load.add_argument("--token-file", help="file holding the server's token")
+    load.add_argument(
+        "--clients", type=int, help="simulated artists, each streaming a changing sketch"
+    )
+    load.add_argument("--seconds", type=float, default=10.0, help="length of the load run")
+    load.add_argument(
+        "--max-batch",
+        type=int,
+        default=16,
+        help="without --server: the local server's batch cap (1 = one request at a time)",
+    )
+    load.add_argument(
+        "--compare-unbatched",
+        action="store_true",
+        help="without --server: run again with a batch cap of 1 and report the throughput gain",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
     return p
@@ -80,6 +101,10 @@ def run(args: argparse.Namespace) -> int:
     from sketchpad.errors import ModelFileError
     from sketchpad.paths import default_model_path
 
+    if args.server or args.clients:
+        report = _load_bench(args)
+        print(json.dumps(report, indent=2) if args.json else _fmt_load(report))
+        return 0
     path = Path(args.model) if args.model else default_model_path()
     if not path.is_file():
         raise ModelFileError(f"no model file at {path}; pass --model")
@@ -97,3 +122,57 @@ def run(args: argparse.Namespace) -> int:
             add_live_loop(report, live_loop_latency(path))
     print(json.dumps(report, indent=2) if args.json else _fmt(report))
     return 0
+
+
+def _load_bench(args: argparse.Namespace) -> dict:
+    from pathlib import Path
+
+    from sketchpad.remote.client import RemoteEngine
+    from sketchpad.remote.load import local_server, simulate
+    from sketchpad.remote.token import token_from_options
+
+    clients = args.clients or 1
+    if args.server:
+        token = token_from_options(args.token, args.token_file)
+        probe = RemoteEngine(args.server, token)
+        info, resolution = probe.info, probe.resolution
+        probe.close()
+        report = simulate(args.server, token, resolution, clients, args.seconds)
+        report["server"] = {k: info.get(k) for k in ("model", "device", "gpu", "batch_cap")}
+        return report
+    model = Path(args.model) if args.model else None
+    caps = [args.max_batch] + ([1] if args.compare_unbatched and args.max_batch != 1 else [])
+    runs = []
+    for cap in caps:
+        with local_server(model, args.device, cap, max(clients, 1)) as (url, token):
+            probe = RemoteEngine(url, token)
+            info, resolution = probe.info, probe.resolution
+            probe.close()
+            report = simulate(url, token, resolution, clients, args.seconds)
+            report["server"] = {k: info.get(k) for k in ("model", "device", "gpu", "batch_cap")}
+            runs.append(report)
+    out = runs[0]
+    if len(runs) > 1:
+        out["unbatched"] = runs[1]
+        base = runs[1]["total_fps"]
+        out["throughput_gain"] = round(out["total_fps"] / base, 2) if base else None
+    return out
+
+
+def _fmt_load(r: dict) -> str:
+    s = r["server"]
+    lines = [
+        f"server: {s['model']} on {s['gpu'] or s['device']}, batch cap {s['batch_cap']}",
+        f"{r['clients']} clients for {r['seconds']} s: {r['total_fps']} pictures/s in all, "
+        f"{r['fps_per_client']['median']} per client (min {r['fps_per_client']['min']})",
+        f"round trip: {r['latency_ms']['median']} ms median, {r['latency_ms']['p95']} ms p95",
+        f"batch size: {r['batch_size']['mean']} mean, {r['batch_size']['max']} max; "
+        f"errors: {r['errors']}",
+    ]
+    if "unbatched" in r:
+        u = r["unbatched"]
+        lines.append(
+            f"one request at a time: {u['total_fps']} pictures/s, p95 {u['latency_ms']['p95']} ms;"
+            f" batching gives {r['throughput_gain']}x the throughput"
+        )
+    return "\n".join(lines)

@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="the inputs are photos: extract their lines first (as for photos:PATH)",
     )
     p.add_argument("--seed", type=int, default=0, help="noise seed for models with noise")
+    p.add_argument("--server", help="generate on a `sketchpad serve` at this ws:// URL")
+    p.add_argument("--token", help="the server's token (or --token-file)")
+    p.add_argument("--token-file", help="file holding the server's token")
     p.set_defaults(func=run)
     return p
 
@@ -58,10 +61,15 @@ def run(args: argparse.Namespace) -> int:
     from sketchpad.paths import default_model_path
     from sketchpad.sketch import load_image, photo_to_sketch, sketch_to_tensor
 
-    model_path = Path(args.model) if args.model else default_model_path()
-    if not args.model and not model_path.is_file():
-        raise ModelFileError(f"the built-in model is missing ({model_path}); pass --model")
-    engine = Engine(load_model(model_path, with_discriminator=False), args.device, args.precision)
+    if args.server:
+        engine = _remote_engine(args)
+    else:
+        model_path = Path(args.model) if args.model else default_model_path()
+        if not args.model and not model_path.is_file():
+            raise ModelFileError(f"the built-in model is missing ({model_path}); pass --model")
+        engine = Engine(
+            load_model(model_path, with_discriminator=False), args.device, args.precision
+        )
     told = _tell_fallback(engine.fallback_reason, None)
     files = _inputs(args.inputs)
     if not files:
@@ -91,3 +99,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     print(f"generated {done} of {len(files)} into {out_dir} ({engine.describe()})")
     return 0 if done else 1
+
+
+def _remote_engine(args: argparse.Namespace):
+    from sketchpad.errors import UsageError
+    from sketchpad.remote.client import RemoteEngine
+    from sketchpad.remote.token import token_from_options
+
+    if args.model:
+        raise UsageError("--model and --server exclude each other (the server has its model)")
+    return RemoteEngine(args.server, token_from_options(args.token, args.token_file))

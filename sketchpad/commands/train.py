@@ -23,7 +23,7 @@ from sketchpad.errors import SketchpadError, failure_message
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from sketchpad.train.config import TrainConfig, add_config_flags
+    from sketchpad.train.config import TrainConfig, add_config_flags, field_help
 
     choices = TrainConfig.CHOICES
 
@@ -33,18 +33,14 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Train (or fine-tune with --init) a model. SIGTERM or Ctrl+C finishes the "
         "current step, saves a checkpoint and exits 0; --resume continues the run.",
     )
-    p.add_argument(
-        "--data",
-        help="data source: openmoji, aligned:PATH, paired:PATH, photos:PATH "
-        "or PATH (detected); default openmoji",
-    )
+    p.add_argument("--data", help=field_help(TrainConfig, "data"))
     p.add_argument("--out", required=True, help="run folder (config, checkpoints, samples, model)")
     p.add_argument("--init", help="model file to fine-tune (its networks and resolution are kept)")
-    p.add_argument("--resolution", type=int)
-    p.add_argument("--steps", type=int)
-    p.add_argument("--batch", type=int, help="batch size per process")
+    p.add_argument("--resolution", type=int, help=field_help(TrainConfig, "resolution"))
+    p.add_argument("--steps", type=int, help=field_help(TrainConfig, "steps"))
+    p.add_argument("--batch", type=int, help=field_help(TrainConfig, "batch"))
     p.add_argument(
-        "--direction", choices=choices["direction"], help="aligned data: which half is the sketch"
+        "--direction", choices=choices["direction"], help=field_help(TrainConfig, "direction")
     )
     p.add_argument("--config", help="JSON file with configuration fields (flags override it)")
     p.add_argument(
@@ -58,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         action="store_true",
         help="start a run in a folder that holds files of another kind (no checkpoints)",
     )
-    p.add_argument("--device", choices=choices["device"])
+    p.add_argument("--device", choices=choices["device"], help=field_help(TrainConfig, "device"))
     p.add_argument(
         "--progress",
         choices=("bar", "jsonl", "none"),
@@ -144,7 +140,9 @@ def _printer(mode: str):
     def emit(event: dict) -> None:
         nonlocal bar
         kind = event["event"]
-        if kind == "start":
+        if kind == "phase" and mode != "none":
+            print(f"{event['phase']}…", file=sys.stderr)
+        elif kind == "start":
             print(
                 f"training on {event['device']}, batch {event['batch_total']} "
                 f"({event['batch_per_process']} per process × {event['world_size']}), "

@@ -52,9 +52,11 @@ class AugmentConfig:
     max_thickness: float = 1.0
     """Pixels per side at the model's resolution (fractions blend with the next pixel)."""
     max_dropout: float = 0.15
+    """Largest share of the sheet a dropout erases."""
     dropout_cells: int = 6
     """Blob size: the noise that picks what to erase is this many cells across."""
     distance_radius: float = 3.0
+    """Pixels over which the distance field fades."""
 
     def __post_init__(self) -> None:
         FieldChecks(self, field_error(ConfigError)).table(self.LIMITS, self.CHOICES)

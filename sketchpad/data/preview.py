@@ -1,9 +1,12 @@
-"""Contact sheets: (sketch | target) pairs exactly as the trainer sees them."""
+"""Contact sheets: (sketch | target) pairs exactly as the trainer sees them, and what a data
+source turned out to be (`DataSummary`, for the line under the Train tab's data chooser)."""
 
 from __future__ import annotations
 
+import html
 import math
 import random
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -37,3 +40,35 @@ def make_contact_sheet(dataset: PairDataset, count: int = 16, seed: int = 0) -> 
             Image.fromarray(pair), (GAP + column * (cell_w + GAP), GAP + row * (cell_h + GAP))
         )
     return sheet
+
+
+KIND_NAMES = {"openmoji": "OpenMoji"}
+"""How a data kind is written where it is not just capitalised."""
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """What a data source turned out to be (for the info line under the chooser)."""
+
+    kind: str
+    detected: bool
+    detection: str | None
+    counts: dict[str, int]
+    skipped: list[tuple[str, str]]
+    description: str
+    """The dataset's report, every skipped file listed (up to `SKIPPED_LISTED`): the tooltip."""
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def text(self) -> str:
+        how = f" — detected: {self.detection}" if self.detected and self.detection else ""
+        counts = ", ".join(f"{name} {n}" for name, n in self.counts.items())
+        skipped = len(self.skipped)
+        files = "file" if skipped == 1 else "files"
+        return (
+            f"<b>{html.escape(KIND_NAMES.get(self.kind, self.kind.capitalize()))}</b>"
+            f"{html.escape(how)}<br>"
+            f"{self.total} pairs ({html.escape(counts)}) · {skipped} {files} skipped"
+        )

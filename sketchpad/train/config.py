@@ -41,6 +41,7 @@ from models.validation import (
 from sketchpad.data import AugmentConfig
 from sketchpad.devices import DEVICE_CHOICES, PRECISION_CHOICES
 from sketchpad.errors import ConfigError
+from sketchpad.train.field_docs import field_docs
 
 
 @dataclass(frozen=True)
@@ -69,29 +70,53 @@ class TrainConfig:
     }
 
     data: str = "openmoji"
+    """Data source: openmoji, aligned:PATH, paired:PATH, photos:PATH or PATH."""
     direction: str = "AtoB"
+    """Aligned data: which half is the sketch."""
     resolution: int = 128
+    """Side of the square pictures trained on, in pixels."""
     steps: int = 2000
+    """Training steps in all (a resumed run counts from its start)."""
     batch: int = 8
+    """Pictures per step, per process."""
     lr_g: float = 2e-4
+    """The generator's learning rate (Adam)."""
     lr_d: float = 2e-4
+    """The discriminator's learning rate (Adam)."""
     beta1: float = 0.5
+    """Adam's first-moment decay."""
     beta2: float = 0.999
-    lr_schedule: str = "linear"  # "constant", or "linear": constant, then to 0 over decay_fraction
+    """Adam's second-moment decay."""
+    lr_schedule: str = "linear"
+    """constant, or linear: constant, then down to 0 over decay_fraction."""
     decay_fraction: float = 0.5
-    ema: float = 0.999  # EMA decay of the generator used for export; 0 turns EMA off
+    """The share of the run at its end over which a linear schedule decays."""
+    ema: float = 0.999
+    """EMA decay of the generator used for export; 0 turns EMA off."""
     precision: str = "auto"
+    """Number format: auto picks bf16/fp16 where the hardware is fast at it."""
     device: str = "auto"
+    """Where to train: auto picks CUDA, then MPS, then the CPU."""
     seed: int = 0
+    """Seed of the weights, the data order and the augmentation."""
     deterministic: bool = False
+    """Bit-for-bit repeatable training (slower)."""
     checkpoint_every: int = 500
+    """Steps between checkpoints (and exported models)."""
     keep_checkpoints: int = 3
+    """How many of the newest checkpoints to keep."""
     log_every: int = 10
+    """Steps between step events (the first steps always report)."""
     sample_every: int = 250
+    """Steps between sample grids."""
     sample_count: int = 6
-    eval_every: int = 0  # 0: evaluate only at the end
+    """Held-out pairs in each sample grid."""
+    eval_every: int = 0
+    """Steps between evaluations; 0: only at the end."""
     eval_limit: int = 64
+    """Most held-out pairs an evaluation uses."""
     description: str = ""
+    """A description stored in the exported model file."""
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -143,6 +168,8 @@ DERIVED = {
     ("discriminator", "in_channels"),
 }
 FLAG_RENAMES = {("loss", "feature_matching_weight"): "fm-weight"}
+COMMAND_FLAGS = ("resolution", "steps", "batch", "device", "data", "direction")
+"""Top-level fields whose flags `sketchpad train` declares itself (`field_help` describes them)."""
 
 
 def _base_type(tp: Any) -> Any:
@@ -188,33 +215,46 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls, vars(module))
 
 
+def field_help(cls: type, name: str) -> str:
+    """A flag's help: the field's docstring, the values it takes and its default."""
+    doc = field_docs(cls).get(name, "")
+    allowed = allowed_values(cls.CHOICES, cls.LIMITS, name)  # type: ignore[attr-defined]
+    default = next(f.default for f in dataclasses.fields(cls) if f.name == name)
+    if isinstance(default, tuple):
+        shown = ",".join(map(str, default)) or "none"
+    elif isinstance(default, bool):
+        shown = str(default).lower()
+    else:
+        shown = default if default != "" else '""'
+    parts = [doc, f"({allowed})" if allowed else "", f"default: {shown}"]
+    return " ".join(p for p in parts if p).replace("%", "%%")  # argparse formats help with %
+
+
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per configuration field (default None: "not given")."""
+    """One flag per configuration field (default None: "not given"), described by the
+    field's docstring."""
     group = parser.add_argument_group("configuration (every field; see --dry-run)")
 
-    def add(flag: str, dest: str, hint: Any, allowed: str | None) -> None:
+    def add(flag: str, dest: str, hint: Any, help_text: str) -> None:
         group.add_argument(
             f"--{flag}",
             dest=f"cfg:{dest}",
             type=_converter(hint),
             default=None,
             metavar="V",
-            help=allowed,
+            help=help_text,
         )
 
     hints = _hints(TrainConfig)
-    own_flags = ("resolution", "steps", "batch", "device", "data", "direction")  # the command's
     for f in dataclasses.fields(TrainConfig):
-        if f.name not in NESTED and f.name not in own_flags:
-            allowed = allowed_values(TrainConfig.CHOICES, TrainConfig.LIMITS, f.name)
-            add(f.name.replace("_", "-"), f.name, hints[f.name], allowed)
+        if f.name not in NESTED and f.name not in COMMAND_FLAGS:
+            add(f.name.replace("_", "-"), f.name, hints[f.name], field_help(TrainConfig, f.name))
     for nested, (cls, _) in NESTED.items():
         hints = _hints(cls)
         for f in dataclasses.fields(cls):
             if (nested, f.name) not in DERIVED:
                 dotted = f"{nested}.{f.name}"
-                allowed = allowed_values(cls.CHOICES, cls.LIMITS, f.name)
-                add(flag_for(dotted)[2:], dotted, hints[f.name], allowed)
+                add(flag_for(dotted)[2:], dotted, hints[f.name], field_help(cls, f.name))
 
 
 def flag_for(dotted: str) -> str:

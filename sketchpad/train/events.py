@@ -2,12 +2,18 @@
 
 Every object has "event" (its type) and "time" (seconds since the epoch). Types and fields:
 
+- `phase`: phase (what the trainer is doing before its first step, in words: "preparing the
+  data", "building the networks"), sent as soon as each begins, before `start`
 - `start`: config (resolved, as saved in RUN_DIR/config.json), run_dir, device (in words),
   precision, start_step, total_steps, batch_per_process, batch_total, world_size, data (a
   description of the training set)
 - `step`: step, total_steps, epoch, losses {d_real, d_fake, g_adv, g_l1, g_fm[, gp]} (weighted
   as added to the loss, averaged since the last step event), lr_g, lr_d, images_per_s, eta_s
-- `sample`: step, path (PNG grid: rows of sketch | output | target for fixed validation pairs)
+  (seconds left, from the steps since the first one). Sent every `log_every` steps and after
+  each of a run's first `EARLY_STEPS` steps, so the time left shows from the start
+- `sample`: step, path (PNG grid: rows of sketch | output | target for fixed held-out pairs),
+  split (where those pairs come from: "val", or "train" when the data is too small to hold any
+  out), canvas (true when the grid's last row is the canvas sketch, `CANVAS_SKETCH_NAME`)
 - `checkpoint`: step, path (trainer state), model (the exported model file)
 - `eval`: step, split, count, metrics {l1, psnr, ssim: {mean, median}}, identity (the same
   numbers for output = the sketch)
@@ -31,9 +37,12 @@ from collections.abc import Callable
 from typing import Any
 
 Event = dict[str, Any]
+EARLY_STEPS = 3
+"""A run's first steps that each send a `step` event, whatever `log_every` says."""
 EventFn = Callable[[Event], None]
 
 SCHEMA: dict[str, tuple[str, ...]] = {
+    "phase": ("phase",),
     "start": (
         "config",
         "run_dir",

@@ -26,14 +26,21 @@ from sketchpad.devices import (
 from sketchpad.errors import SketchpadError
 from sketchpad.evaluate import evaluate, sample_grid
 from sketchpad.train import distributed, events, state
+from sketchpad.train.canvas_sketch import CanvasSketch
 from sketchpad.train.config import TrainConfig, check_networks
 from sketchpad.train.events import Event, EventFn
 from sketchpad.train.plan import config_for_init, prepare_run
 from sketchpad.train.resume import Changes
 from sketchpad.train.run_data import RunData
-from sketchpad.train.run_files import METRICS_NAME, MODEL_NAME, SAMPLES_FOLDER
+from sketchpad.train.run_files import (
+    CANVAS_SKETCH_NAME,
+    METRICS_NAME,
+    MODEL_NAME,
+    SAMPLES_FOLDER,
+)
 from sketchpad.train.run_folder import RunFolder, writing
 from sketchpad.train.step import GanStep
+from sketchpad.train.timing import StepTiming
 
 __all__ = ["TrainingRun", "config_for_init", "run_training", "training_device"]
 
@@ -83,6 +90,7 @@ class TrainingRun:
 
     def _prepare(self, config: TrainConfig | None, options: dict[str, Any]) -> None:
         main, log = self.dist.is_main, self.log
+        self.phase("reading the run's configuration")
         plan, resume_state = prepare_run(self.folder, config, **options, main=main, log=log)
         self.config = config = plan.config
         check_networks(config)
@@ -91,9 +99,11 @@ class TrainingRun:
         if config.deterministic:
             torch.use_deterministic_algorithms(True)
         torch.manual_seed(config.seed)
+        self.phase("preparing the data")
         self.data = RunData(config, self.dist, self.log)
         self.train_set, self.val_set = self.data.train_set, self.data.val_set
 
+        self.phase("building the networks")
         g = build_generator(config.generator)
         d = build_discriminator(config.discriminator)
         if plan.init_model is not None:
@@ -109,6 +119,7 @@ class TrainingRun:
         distributed.init(self.dist, device)
         self.gan.distribute(self.dist)
         self.fixed = [self.val_set[i] for i in range(min(config.sample_count, len(self.val_set)))]
+        self.canvas = CanvasSketch(self.run_dir / CANVAS_SKETCH_NAME, config)
 
     def close(self, *, discard: bool = False) -> None:
         """Let the run folder go (`run()` does at its end); with `discard`, remove the folder
@@ -120,6 +131,10 @@ class TrainingRun:
         return self.gan.step
 
     # -- events -------------------------------------------------------------------------------
+    def phase(self, what: str) -> None:
+        """What the trainer does before its first step, for a progress line that moves."""
+        self.emit(events.make("phase", phase=what))
+
     def log(self, level: str, message: str) -> None:
         self.emit(events.make("log", level=level, message=message))
 
@@ -221,6 +236,7 @@ class TrainingRun:
         stopped = False
         window: dict[str, float] = {}
         window_steps, window_start = 0, time.perf_counter()
+        timing = StepTiming(self.step, c.steps)
         pool = ThreadPoolExecutor(1, thread_name_prefix="sketchpad-data")
         pending: Future | None = None
         last_saved = self.step if self.resumed else -1
@@ -238,10 +254,12 @@ class TrainingRun:
                 for key, value in self.gan.train_step(*batch).items():
                     window[key] = window.get(key, 0.0) + value
                 window_steps += 1
-                if self.step % c.log_every == 0 or self.step == c.steps:
+                timing.stepped(self.step)
+                early = self.step - timing.start_step <= events.EARLY_STEPS
+                if early or self.step % c.log_every == 0 or self.step == c.steps:
                     elapsed = time.perf_counter() - window_start
                     ips = window_steps * c.batch * self.dist.world_size / max(elapsed, 1e-9)
-                    eta = (c.steps - self.step) * c.batch * self.dist.world_size / max(ips, 1e-9)
+                    eta = timing.seconds_left(self.step)
                     avg = {k: v / window_steps for k, v in window.items()}
                     event = events.make(
                         "step",
@@ -294,11 +312,18 @@ class TrainingRun:
 
     def _sample(self) -> None:
         path = self.run_dir / SAMPLES_FOLDER / f"step_{self.step:08d}.png"
-        grid = sample_grid(self.gan.export_generator(), self.fixed, self.gan.precision)
+        canvas = self.canvas.read(self.log)
+        items = self.fixed + ([canvas] if canvas is not None else [])
+        grid = sample_grid(self.gan.export_generator(), items, self.gan.precision)
         with writing(str(path), self._kept):
             path.parent.mkdir(parents=True, exist_ok=True)
             grid.save(path)
-        self.emit(events.make("sample", step=self.step, path=str(path)))
+        split = self.val_set.split
+        self.emit(
+            events.make(
+                "sample", step=self.step, path=str(path), split=split, canvas=canvas is not None
+            )
+        )
 
     def _eval(self) -> None:
         if not self.dist.is_main:

@@ -13,6 +13,8 @@ and the Train tab's own, beside them:
     trainer.json       the child process: pid, command, start time
     progress.jsonl     the trainer's stdout (one JSON event per line), appended by every start
     trainer.log        the trainer's stderr (tracebacks, warnings)
+    canvas.png         the canvas sketch, shown with the model being trained in each sample
+                       (`sketchpad.train.canvas_sketch`; optional, written atomically)
 """
 
 from __future__ import annotations
@@ -31,13 +33,15 @@ LOCK_FILE = "trainer.lock"
 PROCESS_FILE = "trainer.json"
 EVENTS_FILE = "progress.jsonl"
 LOG_FILE = "trainer.log"
-OWN_FILES = (PROCESS_FILE, EVENTS_FILE, LOG_FILE, LOCK_FILE)
+CANVAS_SKETCH_NAME = "canvas.png"
+OWN_FILES = (PROCESS_FILE, EVENTS_FILE, LOG_FILE, LOCK_FILE, CANVAS_SKETCH_NAME)
 """The tab's own files and the trainer's lock: a folder holding only these never trained."""
 
 
 _NAME = re.compile(r"^step_(\d{8})\.pt$")
-_TEMP = re.compile(r"^\.(step_\d{8}\.pt|model\.safetensors|config\.json)\..+\.tmp$")
-"""`sketchpad.checkpoint.atomic_write_bytes`'s temp files for the files above (".NAME.*.tmp")."""
+_TEMP = re.compile(r"^\.(step_\d{8}\.pt|model\.safetensors|config\.json|canvas\.png)\..+\.tmp$")
+"""`sketchpad.checkpoint.atomic_write_bytes`'s temp files for the files above (".NAME.*.tmp"),
+and the Train tab's for the canvas sketch."""
 
 
 def checkpoint_dir(run_dir: Path) -> Path:

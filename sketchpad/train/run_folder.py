@@ -109,10 +109,13 @@ class RunFolder:
                 f"{self.path} already holds a training run; add --resume to continue it "
                 "or choose another --out folder"
             )
+        temp = set(temp_files(self.path))  # interrupted saves, or the tab's canvas being written
         foreign = sorted(
             p.name
             for p in self.path.iterdir()
-            if p.name not in OWN_FILES and not (p.is_file() and p.stat().st_size == 0)
+            if p.name not in OWN_FILES
+            and p not in temp
+            and not (p.is_file() and p.stat().st_size == 0)
         )
         if foreign and not overwrite:
             more = f" and {len(foreign) - 4} more" if len(foreign) > 4 else ""

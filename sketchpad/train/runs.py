@@ -18,10 +18,12 @@ from sketchpad.locks import process_start
 from sketchpad.paths import user_data_dir
 from sketchpad.train.run_files import (
     CONFIG_NAME,
+    EVENTS_FILE,
     METRICS_NAME,
     MODEL_NAME,
     OWN_FILES,
     PROCESS_FILE,
+    SAMPLES_FOLDER,
     list_checkpoints,
 )
 
@@ -35,7 +37,8 @@ def runs_dir() -> Path:
 
 
 def new_run_dir(name: str | None = None, now: float | None = None) -> Path:
-    """A new, empty run folder: `runs/NAME` or `runs/YYYYMMDD-HHMMSS` (with -2, -3… when taken)."""
+    """A new, empty run folder: `runs/NAME` or `runs/YYYYMMDD-HHMMSS` (with " 2", " 3"… when
+    taken)."""
     base = _safe_name(name) if name else time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
     root = runs_dir()
     candidate, n = root / base, 1
@@ -45,12 +48,33 @@ def new_run_dir(name: str | None = None, now: float | None = None) -> Path:
             return candidate
         except FileExistsError:
             n += 1
-            candidate = root / f"{base}-{n}"
+            candidate = root / f"{base} {n}"
 
 
 def _safe_name(name: str) -> str:
-    cleaned = "".join(c if c.isalnum() or c in "-_." else "-" for c in name.strip())
-    return cleaned.strip(".-") or "run"
+    cleaned = "".join(c if c.isalnum() or c in "-_. " else "-" for c in name.strip())
+    return " ".join(cleaned.split()).strip(".-") or "run"
+
+
+def data_name(spec: str) -> str:
+    """A short name for a `--data` value: "openmoji", "paired:/home/me/my-drawings" →
+    "my-drawings"."""
+    if not spec or spec == "openmoji":
+        return spec or "run"
+    kind, sep, rest = spec.partition(":")
+    folder = rest if sep and len(kind) > 1 else spec  # "C:/..." is a path, not a kind
+    return Path(folder.rstrip("/\\")).name or "run"
+
+
+def suggest_run_name(spec: str, root: Path | None = None) -> str:
+    """A free run name after the data: "my-drawings", else "my-drawings 2", "my-drawings 3"…"""
+    root = runs_dir() if root is None else Path(root)
+    base, n = _safe_name(data_name(spec)), 1
+    name = base
+    while (root / name).exists():
+        n += 1
+        name = f"{base} {n}"
+    return name
 
 
 @dataclass(frozen=True)
@@ -133,6 +157,48 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
         return []
     runs = [info for p in root.iterdir() if p.is_dir() and (info := read_run(p)) is not None]
     return sorted(runs, key=lambda r: (r.modified, r.name), reverse=True)
+
+
+def latest_sample(run_dir: Path) -> tuple[int, Path, dict | None] | None:
+    """The run's newest sample grid: (step, path, its `sample` event when the events file still
+    has it, else None), or None when there is none."""
+    folder = Path(run_dir) / SAMPLES_FOLDER
+    try:
+        grids = sorted(p for p in folder.iterdir() if p.name.startswith("step_"))
+    except OSError:
+        return None
+    if not grids:
+        return None
+    path = grids[-1]
+    try:
+        step = int(path.stem.removeprefix("step_"))
+    except ValueError:
+        return None
+    event = None
+    try:
+        lines = (Path(run_dir) / EVENTS_FILE).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    for line in reversed(lines):
+        if '"sample"' not in line:
+            continue
+        try:
+            found = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(found, dict) and found.get("event") == "sample" and found.get("step") == step:
+            event = found
+            break
+    return step, path, event
+
+
+def read_config(run_dir: Path) -> dict:
+    """The run's config.json ({} when there is none or it is unreadable)."""
+    try:
+        config = json.loads((Path(run_dir) / CONFIG_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
 
 
 def read_loss_history(run_dir: Path, up_to_step: int) -> list[tuple[int, dict[str, float]]]:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import socket
 import sys
 import time
+from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSocketNotifier, Qt, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from sketchpad import __version__
 from sketchpad.devices import DEVICE_CHOICES
+from sketchpad.display_check import display_problem
 from sketchpad.paths import app_icon_path
 from sketchpad.ui.main_window import MainWindow
 from sketchpad.ui.settings import APPLICATION, ORGANISATION
@@ -58,7 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
 def attach_train_tab(window: MainWindow) -> TrainTab:
     """The Train tab beside Draw: "Use in canvas" loads the newest exported model, closing
     the window asks what to do with a running trainer."""
-    tab = TrainTab(current_model=lambda: window.model.path if window.model else None)
+    tab = TrainTab(  # a remote generator's model is not a file to fine-tune
+        current_model=lambda: (
+            window.model.path if window.model and not window.model.remote else None
+        )
+    )
+    tab.set_canvas_source(window.canvas.image)  # "your drawing" row in the samples
     tab.useModelRequested.connect(window.open_model)
     tab.restoreModelRequested.connect(lambda path: path and window.open_model(path))
     window.add_tab(tab, "Train")
@@ -89,8 +98,41 @@ def quit_after_first_frame(app: QApplication, window: MainWindow) -> None:
     window.noModel.connect(give_up, type=Qt.ConnectionType.QueuedConnection)
 
 
+def stop_on_signals(window: MainWindow) -> Callable[[], None]:
+    """SIGTERM (a logout, `kill`) and SIGINT (Ctrl+C in the terminal) close the window as a
+    quit that keeps unsaved work for the next start (`MainWindow.stop`). Python runs its
+    signal handlers only between bytecodes, and Qt's event loop runs none, so the signal
+    also writes to a socket that a QSocketNotifier watches: that wakes the loop. Returns
+    what undoes it (after the loop ends)."""
+    wake, woken = socket.socketpair()
+    for end in (wake, woken):
+        end.setblocking(False)
+    signal.set_wakeup_fd(wake.fileno(), warn_on_full_buffer=False)
+    notifier = QSocketNotifier(woken.fileno(), QSocketNotifier.Type.Read, window)
+    notifier.activated.connect(lambda: woken.recv(64))
+
+    def on_signal(number: int, _frame: object) -> None:
+        name = signal.Signals(number).name
+        QTimer.singleShot(0, lambda: window.stop(name))
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def undo() -> None:
+        notifier.setEnabled(False)
+        signal.set_wakeup_fd(-1)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        wake.close()
+        woken.close()
+
+    return undo
+
+
 def run_app(argv: list[str]) -> int:
     args, qt_args = build_parser().parse_known_args(argv)
+    if QApplication.instance() is None and (problem := display_problem()):
+        print(problem, file=sys.stderr)  # instead of Qt's abort
+        return 2
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "sketchpad"])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
@@ -104,10 +146,14 @@ def run_app(argv: list[str]) -> int:
     window = MainWindow(device=args.device)
     attach_train_tab(window)
     app.aboutToQuit.connect(window.shutdown)
+    stop_handling_signals = stop_on_signals(window)
     if args.quit_after_first_frame:
         quit_after_first_frame(app, window)
     window.show()
     window.start(args.model)
     if not args.quit_after_first_frame:
         QTimer.singleShot(0, window.offer_restore)
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        stop_handling_signals()

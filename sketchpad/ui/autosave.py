@@ -39,6 +39,8 @@ class Leftover:
     def __init__(self, slot: Slot, image: QImage, lock: ProcessLock | None) -> None:
         self.slot, self.image = slot, image
         self._lock = lock
+        self.stopped = slot.note.is_file()
+        """Its instance was stopped by a signal and kept it (else it crashed or was killed)."""
 
     def discard(self) -> None:
         """Remove the slot's sketch (the user declined it, or it now lives on elsewhere)."""
@@ -76,6 +78,16 @@ class Autosave:
     def remove(self) -> None:
         with contextlib.suppress(DataError):
             self._own().slot.clear()
+
+    def keep_for_next_start(self, image: QImage, why: str) -> None:
+        """The instance is stopped by a signal (`why`: its name) with unsaved work: write the
+        sketch and a note saying so, for the next start to offer in those words. Raises
+        DataError when the folder cannot be written."""
+        self.write(image)
+        try:
+            self.path.with_name(self.path.stem + ".stopped").write_text(why + "\n")
+        except OSError as exc:
+            raise DataError(f"{self.path.parent}: cannot write there ({exc.strerror})") from exc
 
     def leftovers(self) -> Iterator[Leftover]:
         """The sketches left by instances that are gone, newest first, each slot taken over

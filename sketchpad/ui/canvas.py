@@ -2,8 +2,10 @@
 
 Strokes are smoothed (quadratic curves through the midpoints of the pointer samples) and
 antialiased; a tablet's pressure sets the width and its eraser end erases; the mouse is the
-fallback. Every stroke is one undo command. The canvas says `sketchChanged` whenever its
-pixels change (during a stroke too), so live generation can follow the pen.
+fallback. Every stroke is one undo command, in canvas pixels whatever the zoom (the
+`ViewTransform` is shared with the result view). The canvas says `sketchChanged` whenever its
+pixels change (during a stroke too), so live generation can follow the pen. An empty canvas
+shows a quiet hint.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from sketchpad.ui.pictures import fitted_square
 from sketchpad.ui.undo import PatchCommand
+from sketchpad.ui.view_hint import paint_hint
+from sketchpad.ui.view_transform import ViewNavigator, ViewTransform
 
 CANVAS_SIDE = 512
 """Canvas pixels per side; the shared normalisation downsamples them to the model's size."""
@@ -67,9 +71,18 @@ class SketchCanvas(QWidget):
     toolChanged = Signal(str)
 
     def __init__(
-        self, undo_stack: QUndoStack, side: int = CANVAS_SIDE, parent: QWidget | None = None
+        self,
+        undo_stack: QUndoStack,
+        side: int = CANVAS_SIDE,
+        parent: QWidget | None = None,
+        view: ViewTransform | None = None,
     ) -> None:
         super().__init__(parent)
+        self.view = view if view is not None else ViewTransform(self)
+        self.view.changed.connect(self.update)
+        self.navigator = ViewNavigator(self, self.view, self.fit_rect)
+        """Zoom and pan input: it sees the pointer, wheel and key events first."""
+        self._blank = True
         self._undo = undo_stack
         self._image = blank_sketch(side)
         self._tool = BRUSH
@@ -81,6 +94,7 @@ class SketchCanvas(QWidget):
         self.setAcceptDrops(True)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # space-drag needs the keys
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(160, 160)
         self.setToolTip("")
@@ -98,6 +112,17 @@ class SketchCanvas(QWidget):
 
     def is_blank(self) -> bool:
         return self._image == blank_sketch(self.side)
+
+    @property
+    def showing_hint(self) -> bool:
+        """The empty canvas shows what to do; the first stroke hides it."""
+        return self._blank and self._stroke is None
+
+    def _recheck_blank(self) -> None:
+        blank = self.is_blank()
+        if blank != self._blank:
+            self._blank = blank
+            self.update()
 
     @property
     def tool(self) -> str:
@@ -163,6 +188,7 @@ class SketchCanvas(QWidget):
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
         painter.drawImage(top_left, patch)
         painter.end()
+        self._blank = self.is_blank()
         self.update()
         self.sketchChanged.emit()
 
@@ -171,6 +197,8 @@ class SketchCanvas(QWidget):
     def begin_stroke(self, point: QPointF, pressure: float = 1.0, eraser: bool = False) -> None:
         if self._stroke is not None:
             self.end_stroke()
+        if self.showing_hint:
+            self.update()  # the hint goes at the first touch
         self._stroke = _Stroke(QImage(self._image), eraser or self._tool == ERASER)
         self._stroke.points.append((QPointF(point), pressure))
         self._paint_dot(point, pressure)
@@ -203,6 +231,7 @@ class SketchCanvas(QWidget):
             self._paint_curve(_mid(p0, p1), None, p1, (a + b) / 2)
             self.sketchChanged.emit()
         self._stroke = None
+        self._recheck_blank()
         rect = stroke.dirty.intersected(self._image.rect())
         if rect.isEmpty():
             return
@@ -252,9 +281,14 @@ class SketchCanvas(QWidget):
 
     # -- geometry ----------------------------------------------------------------------------
 
-    def target_rect(self) -> QRectF:
-        """Where the square canvas is shown: as large as fits, centred."""
+    def fit_rect(self) -> QRectF:
+        """The square the canvas is shown in: as large as fits, centred."""
         return fitted_square(self.width(), self.height())
+
+    def target_rect(self) -> QRectF:
+        """Where the whole canvas lies in widget coordinates at the current zoom (larger than
+        `fit_rect()` when zoomed in; only the part inside it is shown)."""
+        return self.view.picture_rect(self.fit_rect())
 
     def _to_image(self, pos: QPointF) -> QPointF:
         rect = self.target_rect()
@@ -279,11 +313,14 @@ class SketchCanvas(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().window())
-        rect = self.target_rect()
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawImage(rect, self._image)
+        fit, rect = self.fit_rect(), self.target_rect()
         painter.setPen(QPen(self.palette().mid().color(), 1))
-        painter.drawRect(rect.adjusted(-0.5, -0.5, 0.5, 0.5))
+        painter.drawRect(fit.adjusted(-0.5, -0.5, 0.5, 0.5))
+        painter.setClipRect(fit)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.view.zoom < 3)
+        painter.drawImage(rect, self._image)
+        if self.showing_hint:
+            paint_hint(painter, fit, self.palette())
         if self._highlights:
             painter.setBrush(Qt.BrushStyle.NoBrush)
             for n, box in enumerate(self._highlights):

@@ -1,13 +1,19 @@
-"""The Train tab's "Use in canvas" row: the canvas draws with a run's exported model (and
-follows the run's new checkpoints) until it is sent back to the model it had before."""
+"""The Train tab's link with the canvas: the "Use in canvas" row (the canvas draws with a run's
+exported model, and follows the run's new checkpoints, until it is sent back to the model it had
+before), and the canvas sketch fed to the running trainer for its samples (`CanvasFeed`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+import numpy as np
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QTimer, Signal
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+
+from sketchpad.checkpoint import atomic_write_bytes
+from sketchpad.train.run_files import CANVAS_SKETCH_NAME
 
 
 class CanvasLinkRow(QWidget):
@@ -80,3 +86,67 @@ class CanvasLinkRow(QWidget):
             self.canvas_label.setText(f"The canvas uses {run}'s model")
         else:
             self.canvas_label.setText("")
+
+
+def is_blank(image: QImage, paper: int = 200) -> bool:
+    """No pixel darker than `paper` (0-255 grey): nothing drawn."""
+    grey = image.convertToFormat(QImage.Format.Format_Grayscale8)
+    rows = np.frombuffer(grey.constBits(), np.uint8).reshape(grey.height(), grey.bytesPerLine())
+    return int(rows[:, : grey.width()].min(initial=255)) > paper
+
+
+class CanvasFeed(QObject):
+    """Keeps the run folder's canvas sketch (`CANVAS_SKETCH_NAME`) up to date while a trainer
+    runs, so each sample grid shows the user's drawing with the model being trained. The file
+    is written atomically, only when the drawing changed; the trainer reads it when it samples.
+    """
+
+    def __init__(
+        self,
+        source: Callable[[], QImage | None] | None = None,
+        parent: QObject | None = None,
+        interval_ms: int = 1500,
+    ) -> None:
+        super().__init__(parent)
+        self.source = source
+        """Returns the canvas sketch (ink on paper) or None when there is none."""
+        self.run_dir: Path | None = None
+        self.writes = 0
+        self._last: bytes | None = None
+        self._timer = QTimer(self, interval=interval_ms)
+        self._timer.timeout.connect(self.update_file)
+
+    def follow(self, run_dir: Path | None) -> None:
+        """Write the sketch into `run_dir` from now on (None: stop)."""
+        self.run_dir, self._last = run_dir, None
+        if run_dir is None or self.source is None:
+            self._timer.stop()
+            return
+        self.update_file()
+        self._timer.start()
+
+    def update_file(self) -> bool:
+        """Write the sketch if it changed since the last write; True when written. A blank
+        canvas removes the file (the samples then show no drawing row)."""
+        image = self.source() if self.source is not None else None
+        if self.run_dir is None:
+            return False
+        if image is None or image.isNull() or is_blank(image):
+            if self._last is not None:
+                (self.run_dir / CANVAS_SKETCH_NAME).unlink(missing_ok=True)
+                self._last = None
+            return False
+        data = QByteArray()
+        buffer = QBuffer(data)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        image.save(buffer, "PNG")
+        png = bytes(data.data())
+        if png == self._last:
+            return False
+        try:
+            atomic_write_bytes(self.run_dir / CANVAS_SKETCH_NAME, png)
+        except OSError:
+            return False  # a full disk or a removed run: the samples just lack the canvas row
+        self._last = png
+        self.writes += 1
+        return True

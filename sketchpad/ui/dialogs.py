@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
-
-from sketchpad import __version__
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 
 def ask_open_path(parent: QWidget, title: str, folder: str, name_filter: str) -> str | None:
@@ -49,27 +47,45 @@ def ask_save_changes(parent: QWidget) -> str:
     }.get(answer, "cancel")
 
 
-def ask_restore(parent: QWidget) -> bool:
+def restore_question(stopped: bool) -> str:
+    """What the offer to restore says: `stopped`, the last instance was stopped by a signal
+    (a logout, a shutdown, `kill`) and kept the sketch; else it crashed or was killed."""
+    if stopped:
+        return (
+            "Sketchpad was stopped last time (by a logout, a shutdown or a stop signal) "
+            "while your sketch was not saved. Restore it?"
+        )
+    return (
+        "Sketchpad ended unexpectedly last time (it crashed or was killed) while your sketch "
+        "was not saved. Restore it?"
+    )
+
+
+def ask_restore(parent: QWidget, stopped: bool) -> bool:
     answer = QMessageBox.question(
         parent,
         "Restore sketch",
-        "Sketchpad did not close properly last time. Restore the sketch you were drawing?",
+        restore_question(stopped),
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
         QMessageBox.StandardButton.Yes,
     )
     return answer == QMessageBox.StandardButton.Yes
 
 
-def show_about(parent: QWidget) -> None:
-    from sketchpad.data.openmoji import OPENMOJI_CREDIT
+def export_sizes(native: int, upscaled: int) -> list[tuple[int, str]]:
+    """The sizes Export result offers, the default first: `upscaled` (said to be upscaled)
+    when the model's own `native` size is smaller, then `native`."""
+    own = (native, f"{native} × {native} px (the model's own size)")
+    if native >= upscaled:
+        return [own]
+    return [(upscaled, f"{upscaled} × {upscaled} px (upscaled from {native} px)"), own]
 
-    QMessageBox.about(
-        parent,
-        "About Sketchpad",
-        f"<h3>Sketchpad {__version__}</h3>"
-        "<p>Draw lines; watch a GAN paint them while you draw. The generator is built from "
-        "SketchyGAN's Masked Residual Units with conditional self-attention; a multi-depth "
-        "PatchGAN discriminator judges every patch.</p>"
-        "<p>Sketchpad is free software under the MIT licence.</p>"
-        f"<p>{OPENMOJI_CREDIT} The default model was trained on these drawings.</p>",
-    )
+
+def ask_export_size(parent: QWidget, native: int, upscaled: int) -> int | None:
+    """The side of the exported picture, or None (cancelled)."""
+    sizes = export_sizes(native, upscaled)
+    if len(sizes) == 1:
+        return sizes[0][0]
+    labels = [label for _, label in sizes]
+    label, ok = QInputDialog.getItem(parent, "Export result", "Size:", labels, 0, False)
+    return dict((text, side) for side, text in sizes).get(label) if ok else None

@@ -10,7 +10,7 @@ import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QImage, QUndoStack
 
 from sketchpad.errors import DataError
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 IMAGE_FILTER = "Pictures (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ")"
 PNG_FILTER = "PNG pictures (*.png)"
+EXPORT_SIDE = 512
+"""Export result's default size: the model's picture upscaled when it is smaller."""
 
 
 class DocumentHost(Protocol):
@@ -39,7 +41,14 @@ class DocumentHost(Protocol):
         """ "save", "discard" or "cancel"."""
         ...
 
-    def ask_restore(self) -> bool: ...
+    def ask_export_size(self, native: int) -> int | None:
+        """The side of an exported result (`native`: the picture's own), or None."""
+        ...
+
+    def ask_restore(self, stopped: bool) -> bool:
+        """Offer an autosaved sketch; `stopped`: its instance was stopped by a signal (a
+        logout, `kill`), else it crashed."""
+        ...
 
     def show_status(self, text: str, timeout_ms: int = 0) -> None: ...
 
@@ -61,6 +70,9 @@ class SketchDocument(QObject):
         self._settings = settings
         self.path: Path | None = None
         """The file the sketch was last saved to (None: never saved)."""
+        self._opened_at: int | None = None
+        """The undo index right after a picture was opened (None: none since New): that
+        state is a file on disk, nothing to lose, until the user draws on it."""
         self._autosave = autosave if autosave is not None else Autosave()
         self._autosave_timer = QTimer(self, singleShot=True, interval=0)
         self._autosave_timer.timeout.connect(self.autosave)
@@ -69,7 +81,12 @@ class SketchDocument(QObject):
     # -- unsaved changes ---------------------------------------------------------------------
 
     def is_unsaved(self) -> bool:
-        return not self._undo_stack.isClean() and not self._canvas.is_blank()
+        """The user drew something that is in no file: not saved, not a picture just opened
+        (an example untouched), not blank."""
+        stack = self._undo_stack
+        return (
+            not stack.isClean() and stack.index() != self._opened_at and not self._canvas.is_blank()
+        )
 
     def settle_unsaved(self) -> bool:
         """True when it is fine to drop the sketch (saved, discarded, or nothing to lose)."""
@@ -87,7 +104,7 @@ class SketchDocument(QObject):
             return
         self._canvas.clear()
         self._undo_stack.clear()
-        self.path = None
+        self.path, self._opened_at = None, None
         self._autosave.remove()
 
     def open_dialog(self) -> None:
@@ -103,11 +120,14 @@ class SketchDocument(QObject):
         except DataError as exc:
             self._host.show_error("Cannot open picture", str(exc))
             return False
+        replaced = not self._canvas.is_blank()
         self._canvas.replace_image(image, f"Open {path.name}")
+        self._opened_at = self._undo_stack.index()
         self._settings.last_folder = str(path.parent)
         self._settings.add_recent_file(str(path))
         how = "as a photo: its lines were extracted" if photo else "as a drawing"
-        self._host.show_status(f"Opened {path.name} {how}", 6000)
+        undo = " — Ctrl+Z brings back your drawing" if replaced else ""
+        self._host.show_status(f"Opened {path.name} {how}{undo}", 8000)
         return True
 
     def save(self) -> bool:
@@ -135,12 +155,30 @@ class SketchDocument(QObject):
         return True
 
     def export_result(self, frame: Frame | None) -> bool:
-        """The generated picture of `frame` (the last one shown) as a PNG."""
+        """The generated picture of `frame` (the last one shown) as a PNG, at the size the
+        user picks (its own, or upscaled)."""
         if frame is None:
             self._host.show_error("Nothing to export", "No picture has been generated yet.")
             return False
+        native = frame.image.width()
+        side = self._host.ask_export_size(native)
+        if side is None:
+            return False
         path = self._host.ask_save_path("Export result", self._export_name("result"), PNG_FILTER)
-        return bool(path) and self._write_png(frame.image, Path(path), "Cannot export")
+        if not path:
+            return False
+        image = frame.image
+        if side != native:
+            image = image.scaled(
+                side,
+                side,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        if not self._write_png(image, Path(path), "Cannot export"):
+            return False
+        self._host.show_status(f"Exported {Path(path).name} ({image.width()} px)", 6000)
+        return True
 
     def export_side_by_side(self, frame: Frame | None, resolution: int | None) -> bool:
         """`frame`'s sketch and picture side by side, at the model's `resolution`."""
@@ -196,7 +234,7 @@ class SketchDocument(QObject):
         try:
             with contextlib.closing(self._autosave.leftovers()) as leftovers:
                 for leftover in leftovers:
-                    if not self._host.ask_restore():
+                    if not self._host.ask_restore(leftover.stopped):
                         leftover.discard()
                         continue
                     self._canvas.replace_image(leftover.image, "Restore sketch")
@@ -213,6 +251,18 @@ class SketchDocument(QObject):
             self._host.show_status(f"Restored the autosaved sketch; autosave failed: {exc}", 8000)
         else:
             self._host.show_status("Restored the autosaved sketch", 6000)
+
+    def keep_for_next_start(self, why: str) -> None:
+        """The app is stopped by a signal (`why`): no one can be asked, so unsaved work is
+        kept for the next start to offer (with a note that says what happened)."""
+        self._autosave_timer.stop()
+        if not self.is_unsaved() or self._canvas.is_drawing:
+            self._autosave.remove()
+            return
+        try:
+            self._autosave.keep_for_next_start(self._canvas.image(), why)
+        except DataError as exc:
+            self._host.show_status(f"Autosave failed: {exc}", 8000)
 
     def close(self) -> None:
         """The app closes on purpose: nothing to restore next time."""

@@ -1,6 +1,8 @@
 """The Draw tab: a tool bar (brush, eraser, size, Live, Generate, Variations, and the overlay
-toggles Verdicts and Probe) over the canvas and the result side by side, resizing together.
-While an overlay is on, a strip under the result holds its selector, opacity and legend."""
+toggles Verdicts and Probe) over the canvas and the result side by side, resizing together
+and sharing one zoom and pan. A strip of fixed height under each keeps the two pictures the
+same size: under the canvas the zoom, under the result the overlay's selector, opacity and
+legend (a line about the overlays while none is on)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,14 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
+    QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -21,11 +26,12 @@ from sketchpad.ui.canvas import BRUSH, ERASER, MAX_BRUSH, MIN_BRUSH, SketchCanva
 from sketchpad.ui.overlay import OFF, PROBE, VERDICTS, ResultOverlay
 from sketchpad.ui.overlay_panel import OverlayPanel
 from sketchpad.ui.result_view import ResultView
+from sketchpad.ui.view_transform import WHEEL_STEP, ViewTransform
 from sketchpad.verdicts import Cell, describe_cells
 
 VERDICTS_TIP = (
-    "Verdicts (V): the discriminator's opinion of every patch of the result, from fake (blue) "
-    "to real (orange); hover a patch to see what it looked at"
+    "Verdicts (V): where the discriminator finds a patch of the result faker (blue) or more "
+    "real (orange) than most; hover a patch to see what it looked at"
 )
 PROBE_TIP = (
     "Attention probe (P): click a point of the result to see where the generator's "
@@ -50,8 +56,11 @@ class DrawTab(QWidget):
 
     def __init__(self, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.canvas = SketchCanvas(undo_stack)
-        self.result_view = ResultView()
+        self.view = ViewTransform(self)
+        """Zoom and pan, shared by the canvas and the result view."""
+        self.canvas = SketchCanvas(undo_stack, view=self.view)
+        self.result_view = ResultView(view=self.view)
+        self._make_zoom_actions()
 
         self.brush_action = QAction("Brush", self, checkable=True, shortcut=QKeySequence("B"))
         self.eraser_action = QAction("Eraser", self, checkable=True, shortcut=QKeySequence("E"))
@@ -97,7 +106,6 @@ class DrawTab(QWidget):
 
         self.overlay = ResultOverlay(self)
         self.overlay_panel = OverlayPanel()
-        self.overlay_panel.setVisible(False)
         self.result_view.set_overlay(self.overlay)
         self.verdicts_action = QAction("Verdicts", self, checkable=True, shortcut=QKeySequence("V"))
         self.probe_action = QAction("Probe", self, checkable=True, shortcut=QKeySequence("P"))
@@ -129,12 +137,20 @@ class DrawTab(QWidget):
         pane.addWidget(self.result_view, 1)
         pane.addWidget(self.overlay_panel)
 
+        self.canvas_pane = QWidget()
+        pane = QVBoxLayout(self.canvas_pane)
+        pane.setContentsMargins(0, 0, 0, 0)
+        pane.setSpacing(0)
+        pane.addWidget(self.canvas, 1)
+        pane.addWidget(self._zoom_strip())
+
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.canvas)
+        self.splitter.addWidget(self.canvas_pane)
         self.splitter.addWidget(self.result_pane)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([1000, 1000])  # half each, whatever the panes' size hints
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 4)
@@ -142,6 +158,7 @@ class DrawTab(QWidget):
         layout.addWidget(self.splitter, 1)
 
         self.overlay.changed.connect(self.result_view.update)
+        self.overlay.changed.connect(self._update_legend)
         self.overlay.hoverChanged.connect(self._on_hover)
         self.result_view.pointerMoved.connect(self.overlay.hover)
         self.result_view.clicked.connect(self._on_result_clicked)
@@ -149,6 +166,53 @@ class DrawTab(QWidget):
         self.overlay_panel.levelChosen.connect(self.overlay.set_level)
         self.overlay_panel.opacityChanged.connect(self.overlay.set_opacity)
         self.overlay.set_opacity(self.overlay_panel.opacity)
+
+    # -- zoom --------------------------------------------------------------------------------
+
+    def _make_zoom_actions(self) -> None:
+        """Fit (Ctrl+0), zoom in and out about the centre; window-wide shortcuts owned here,
+        so that a list of the window's actions shows them."""
+        self.fit_action = QAction("Fit to window", self, shortcut=QKeySequence("Ctrl+0"))
+        self.fit_action.setToolTip("Show the whole sketch and picture (Ctrl+0)")
+        self.fit_action.triggered.connect(self.view.fit)
+        self.zoom_in_action = QAction("Zoom in", self)
+        self.zoom_in_action.setShortcuts([QKeySequence("Ctrl++"), QKeySequence("Ctrl+=")])
+        self.zoom_in_action.triggered.connect(lambda: self.zoom_by(WHEEL_STEP))
+        self.zoom_out_action = QAction("Zoom out", self, shortcut=QKeySequence("Ctrl+-"))
+        self.zoom_out_action.triggered.connect(lambda: self.zoom_by(1 / WHEEL_STEP))
+        for action in (self.fit_action, self.zoom_in_action, self.zoom_out_action):
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            self.addAction(action)
+        self.view.changed.connect(self._show_zoom)
+
+    def zoom_by(self, factor: float) -> None:
+        """Zoom both views about the centre of what they show."""
+        self.view.set_view(self.view.zoom * factor, self.view.centre)
+
+    def _zoom_strip(self) -> QWidget:
+        strip = QWidget()
+        row = QHBoxLayout(strip)
+        row.setContentsMargins(4, 4, 4, 2)
+        self.zoom_label = QLabel()
+        self.zoom_label.setEnabled(False)  # quiet, in the disabled text colour
+        self.zoom_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        fit = QToolButton()
+        fit.setDefaultAction(self.fit_action)
+        fit.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        row.addWidget(self.zoom_label, 1)
+        row.addWidget(fit)
+        strip.setFixedHeight(self.overlay_panel.maximumHeight())
+        self._show_zoom()
+        return strip
+
+    def _show_zoom(self) -> None:
+        zoom = self.view.zoom
+        self.zoom_label.setText(
+            "Zoom: fit · Ctrl+wheel zooms, space-drag or middle-drag pans"
+            if zoom == 1.0
+            else f"Zoom: {100 * zoom:.0f}% · space-drag or middle-drag pans · Ctrl+0 fits"
+        )
+        self.fit_action.setEnabled(zoom != 1.0)
 
     @property
     def live(self) -> bool:
@@ -198,7 +262,7 @@ class DrawTab(QWidget):
             return
         self.overlay.set_mode(mode)
         self.overlay_panel.set_mode(mode)
-        self.overlay_panel.setVisible(mode != OFF)
+        self._update_legend()
         cursor = Qt.CursorShape.CrossCursor if mode == PROBE else Qt.CursorShape.ArrowCursor
         self.result_view.setCursor(cursor)
         self.overlayRequestChanged.emit(
@@ -231,6 +295,10 @@ class DrawTab(QWidget):
         marker = sum(c.score for c in cells) / len(cells) if cells else None
         self.overlay_panel.legend.set_marker(marker)
         self.overlayStatus.emit(describe_cells(cells))
+
+    def _update_legend(self) -> None:
+        if self.overlay.scale is not None:
+            self.overlay_panel.legend.set_range(*self.overlay.scale)
 
     def _on_live(self, on: bool) -> None:
         self.generate_button.setEnabled(not on)

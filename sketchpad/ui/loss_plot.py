@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 LABELS = {
     "g_adv": "G adversarial",
@@ -108,6 +108,8 @@ class LossPlot(QWidget):
         self.max_points = max_points
         self.series: dict[str, Series] = {}
         self._curves: dict[str, pg.PlotDataItem] = {}
+        self.legends: dict[str, pg.LegendItem] = {}
+        """Per plot ("adversarial", "reconstruction"): its legend, beside it, never over it."""
         self._dirty = False
         self.redraws = 0
 
@@ -131,11 +133,11 @@ class LossPlot(QWidget):
         plot.showGrid(x=True, y=True, alpha=0.25)
         plot.setClipToView(True)
         plot.setDownsampling(auto=True, mode="peak")
-        background = self.palette().base().color()
-        background.setAlpha(200)
-        plot.addLegend(
-            offset=(-8, 8), labelTextColor=foreground, labelTextSize="8pt", brush=background
-        )
+        legend = pg.LegendItem(labelTextColor=foreground, labelTextSize="8pt", verSpacing=-4)
+        self.view.addItem(legend, row=row, col=1)  # its own column: the curves stay in view
+        legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.view.ci.layout.setAlignment(legend, Qt.AlignmentFlag.AlignTop)
+        self.legends[title] = legend
         plot.setMenuEnabled(False)
         for axis in ("left", "bottom"):
             plot.getAxis(axis).setTextPen(foreground)
@@ -161,9 +163,13 @@ class LossPlot(QWidget):
         self.series[key] = Series(self.max_points)
         extra = sum(1 for k in self._curves if k not in COLOURS)
         colour = COLOURS.get(key, EXTRA_COLOURS[extra % len(EXTRA_COLOURS)])
-        plot = self.adversarial if is_adversarial(key) else self.reconstruction
+        adversarial = is_adversarial(key)
+        plot = self.adversarial if adversarial else self.reconstruction
         curve = plot.plot([], [], pen=pg.mkPen(colour, width=1.5), name=label_of(key))
         curve.setSkipFiniteCheck(True)
+        self.legends["adversarial" if adversarial else "reconstruction"].addItem(
+            curve, label_of(key)
+        )
         self._curves[key] = curve
 
     def redraw(self) -> None:
@@ -174,13 +180,18 @@ class LossPlot(QWidget):
         for key, series in self.series.items():
             self._curves[key].setData(series.x, series.y)
 
+    def fit(self) -> None:
+        """Axes that fit the curves again (after a history was loaded)."""
+        for plot in (self.adversarial, self.reconstruction):
+            plot.enableAutoRange()
+
     def clear(self) -> None:
         self._timer.stop()
         for key, curve in self._curves.items():
-            plot = self.adversarial if is_adversarial(key) else self.reconstruction
+            adversarial = is_adversarial(key)
+            plot = self.adversarial if adversarial else self.reconstruction
             plot.removeItem(curve)
-            if plot.legend is not None:
-                plot.legend.removeItem(curve)
+            self.legends["adversarial" if adversarial else "reconstruction"].removeItem(curve)
         self._curves.clear()
         self.series.clear()
         self._dirty = False

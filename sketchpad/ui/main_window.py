@@ -2,7 +2,8 @@
 and the wiring between the canvas, the sketch document, the inference service and settings.
 
 Every dialog goes through a small method (`ask_open_path`, `ask_save_path`, `show_error`,
-`ask_save_changes`, `ask_restore`) that tests replace, so nothing blocks offscreen.
+`ask_save_changes`, `ask_restore`, `ask_export_size`) that tests replace, so nothing blocks
+offscreen.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QUndoStack
-from PySide6.QtWidgets import QMainWindow, QMenu, QTabWidget, QWidget
+from PySide6.QtWidgets import QDialog, QMainWindow, QMenu, QTabWidget, QWidget
 
 from sketchpad.paths import default_model_path, examples_dir
 from sketchpad.ui import dialogs
-from sketchpad.ui.document import SketchDocument
+from sketchpad.ui.document import EXPORT_SIDE, SketchDocument
 from sketchpad.ui.draw_tab import DrawTab
+from sketchpad.ui.help import FIRST_RUN_TIP, AboutDialog, ShortcutsDialog, about_html
 from sketchpad.ui.menus import build_menu_bar, window_menus
+from sketchpad.ui.remote_dialog import RemoteControls
+from sketchpad.ui.remote_link import RemoteFactory, default_remote_factory
 from sketchpad.ui.settings import AppSettings, remember_window, restore_window
 from sketchpad.ui.status_bar import StatusBar
 from sketchpad.ui.worker import (
@@ -57,6 +61,9 @@ class MainWindow(QMainWindow):
     recent_files_menu: QMenu
     recent_models_menu: QMenu
     examples_menu: QMenu
+    help_examples_menu: QMenu
+    clear_action: QAction
+    shortcuts_action: QAction
     device_actions: dict[str, QAction]
 
     def __init__(
@@ -65,9 +72,12 @@ class MainWindow(QMainWindow):
         engine_factory: EngineFactory | None = None,
         device: str | None = None,
         parent: QWidget | None = None,
+        remote_factory: RemoteFactory = default_remote_factory,
     ) -> None:
         super().__init__(parent)
         self._close_guards: list[Callable[[], bool]] = []
+        self._stopped_by: str | None = None
+        """The signal that is closing the window (None: the user closes it)."""
         self._shutdown_hooks: list[Callable[[], None]] = []
         self.setWindowTitle("Sketchpad")
         self.settings = AppSettings(settings)
@@ -85,7 +95,12 @@ class MainWindow(QMainWindow):
         self._remembered_device = self._device
         """The device the next start asks for: a choice is kept once it ran (see
         `_device_ran`)."""
-        self.service = InferenceService(engine_factory or default_engine_factory, self._device)
+        self.service = InferenceService(
+            engine_factory or default_engine_factory, self._device, remote_factory=remote_factory
+        )
+        self.remote = RemoteControls(
+            self, self.service, self.settings.store, lambda text: self.show_status(text, 12000)
+        )
         self.model: ModelInfo | None = None
         self.last_frame: Frame | None = None
         self._fallbacks: tuple[str, ...] = ()
@@ -105,6 +120,9 @@ class MainWindow(QMainWindow):
         self.device_label = self.status.device_label
         self.model_label = self.status.model_label
         self.timing_label = self.status.timing_label
+        self.status.set_idle_text(FIRST_RUN_TIP)  # until the first stroke
+        self.shortcuts_dialog: ShortcutsDialog | None = None
+        self.about_dialog: AboutDialog | None = None
         menus = window_menus(
             self,
             device=self._device,
@@ -159,11 +177,20 @@ class MainWindow(QMainWindow):
         """ "save", "discard" or "cancel"."""
         return dialogs.ask_save_changes(self)
 
-    def ask_restore(self) -> bool:
-        return dialogs.ask_restore(self)
+    def ask_export_size(self, native: int) -> int | None:
+        """The side of an exported result (`native`: the model's), or None (cancelled)."""
+        return dialogs.ask_export_size(self, native, EXPORT_SIDE)
+
+    def ask_restore(self, stopped: bool) -> bool:
+        return dialogs.ask_restore(self, stopped)
+
+    def show_shortcuts(self) -> None:
+        """Every shortcut the window has now (built anew each time), and the mouse gestures."""
+        self.shortcuts_dialog = _replace_dialog(self.shortcuts_dialog, ShortcutsDialog(self))
 
     def show_about(self) -> None:
-        dialogs.show_about(self)
+        text = about_html(self.model, self.device_label.text())
+        self.about_dialog = _replace_dialog(self.about_dialog, AboutDialog(self, text))
 
     def show_status(self, text: str, timeout_ms: int = 0) -> None:
         self.statusBar().showMessage(text, timeout_ms)
@@ -222,7 +249,14 @@ class MainWindow(QMainWindow):
         self._device = name
         if name in self.device_actions:
             self.device_actions[name].setChecked(True)
-        self.show_status(f"Switching to {name.upper()}…", 3000)
+        if self.remote.active:  # the server runs the model on its own device
+            self.show_status(
+                f"The remote generator chooses its own device; the local model will use "
+                f"{name.upper()}",
+                6000,
+            )
+        else:
+            self.show_status(f"Switching to {name.upper()}…", 3000)
         self.service.set_device(name)
 
     def _device_ran(self, fell_back: bool) -> None:
@@ -240,9 +274,10 @@ class MainWindow(QMainWindow):
 
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self.model = info
-        self._device_ran(bool(info.fallback_reason))
-        self.settings.last_model = info.path
-        self.settings.add_recent_model(info.path)
+        if not info.remote:  # a server is not a model file to reopen
+            self._device_ran(bool(info.fallback_reason))
+            self.settings.last_model = info.path
+            self.settings.add_recent_model(info.path)
         self.status.show_model(info)
         self.draw_tab.set_takes_noise(info.takes_noise)
         self.variation_action.setEnabled(info.takes_noise)
@@ -254,7 +289,7 @@ class MainWindow(QMainWindow):
             if self._asked:
                 self.show_error("Cannot open model", "\n\n".join([*self._failed, instead]))
             self._failed, self._asked = [], False
-        elif not info.fallback_reason:
+        elif not info.fallback_reason and not info.remote:
             self.show_status(f"Model {info.name} loaded", 4000)
         self.modelChanged.emit(info)
         self.generate()
@@ -295,6 +330,7 @@ class MainWindow(QMainWindow):
         self.generate()
 
     def _on_sketch_changed(self) -> None:
+        self.status.set_idle_text("")  # the first-run tip has done its job
         if self.draw_tab.live:
             self.generate()
 
@@ -325,6 +361,8 @@ class MainWindow(QMainWindow):
         result = frame.result
         self.draw_tab.show_overlay_result(result.verdicts, result.attention, frame.job.probe)
         self.status.show_frame(frame)
+        if self.remote.active:  # "Remote: host, GPU, N ms round trip"
+            self.device_label.setText(frame.device_text)
         if frame.fallback_reason:  # the device failed while running (CUDA out of memory)
             self._device_ran(True)
         self.frameShown.emit(frame)
@@ -350,7 +388,19 @@ class MainWindow(QMainWindow):
             hook()
         self.service.shutdown()
 
+    def stop(self, why: str) -> None:
+        """Close for the system (`why`: a signal's name, SIGTERM at logout): nothing asks,
+        unsaved work stays in the autosave for the next start to offer."""
+        self._stopped_by = why
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._stopped_by is not None:
+            remember_window(self.settings, self, self.draw_tab, self._remembered_device)
+            self.document.keep_for_next_start(self._stopped_by)
+            self.shutdown()
+            event.accept()
+            return
         if not all(guard() for guard in self._close_guards) or not self.document.settle_unsaved():
             event.ignore()
             return
@@ -358,6 +408,14 @@ class MainWindow(QMainWindow):
         self.document.close()
         self.shutdown()
         event.accept()
+
+
+def _replace_dialog(old: QDialog | None, new: QDialog) -> QDialog:
+    """Show `new` (modeless) in place of `old`, which closes."""
+    if old is not None:
+        old.close()
+    new.show()
+    return new
 
 
 def _naming(path: str, message: str) -> str:

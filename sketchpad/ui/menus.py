@@ -62,6 +62,8 @@ class Choices:
     choose: Callable[[str], None]
     checked: str
     keep: str
+    unavailable: Callable[[str], str | None] = lambda _key: None
+    """Why a choice cannot be made here (it is then greyed, the reason its tooltip), or None."""
 
 
 class Separator:
@@ -119,7 +121,7 @@ def window_menus(
         Existing(undo, "Ctrl+Z", keep="undo_action"),
         Existing(redo, ("Ctrl+Shift+Z", "Ctrl+Y"), keep="redo_action"),
         SEPARATOR,
-        Item("&Clear", w.canvas.clear),
+        Item("&Clear", w.canvas.clear, "Ctrl+Delete", keep="clear_action"),
         SEPARATOR,
         Existing(tab.brush_action),
         Existing(tab.eraser_action),
@@ -129,7 +131,14 @@ def window_menus(
         Item("&Generate", w.generate, "Ctrl+Return", keep="generate_action"),
         Item("&Variation", w.new_variation, "Ctrl+R", keep="variation_action", enabled=False),
     ]
-    view = [Existing(tab.verdicts_action), Existing(tab.probe_action)]
+    view = [
+        Existing(tab.verdicts_action),
+        Existing(tab.probe_action),
+        SEPARATOR,
+        Existing(tab.zoom_in_action),
+        Existing(tab.zoom_out_action),
+        Existing(tab.fit_action),
+    ]
     model = [
         Item("&Open model…", w.open_model_dialog, "Ctrl+Shift+O"),
         Submenu(
@@ -150,9 +159,21 @@ def window_menus(
             w.set_device,
             checked=device if device in dict(DEVICES) else "auto",
             keep="device_actions",
+            unavailable=device_unavailable,
         ),
+        SEPARATOR,
+        *(Existing(action) for action in w.remote.actions()),
     ]
-    about = [Item("&About Sketchpad", w.show_about)]
+    about = [
+        Item("&Keyboard shortcuts", w.show_shortcuts, "F1", keep="shortcuts_action"),
+        Submenu(
+            "&Examples",
+            lambda menu: list_examples(menu, examples_folder(), doc.open),
+            keep="help_examples_menu",
+        ),
+        SEPARATOR,
+        Item("&About Sketchpad", w.show_about),
+    ]
     return [
         Menu("&File", file),
         Menu("&Edit", edit),
@@ -160,6 +181,19 @@ def window_menus(
         Menu("&Model", model),
         Menu("&Help", about),
     ]
+
+
+def device_unavailable(key: str) -> str | None:
+    """Why Model ▸ Device ▸ `key` cannot run here (None: it can, or it is asked at run time)."""
+    if key != "cuda":
+        return None
+    import torch
+
+    if torch.cuda.is_available():
+        return None
+    if torch.version.cuda is None:
+        return "This PyTorch has no CUDA support (a CPU build): the model runs on the CPU."
+    return "No CUDA GPU was found (or its driver does not load): the model runs on the CPU."
 
 
 # -- the builder ---------------------------------------------------------------------------
@@ -200,11 +234,15 @@ def _add_row(menu: QMenu, row: Row, owner: QObject) -> None:
         row.populate(submenu)
     elif isinstance(row, Choices):
         submenu = menu.addMenu(row.text)
+        submenu.setToolTipsVisible(True)
         group = QActionGroup(owner)
         actions: dict[str, QAction] = {}
         for key, text in row.choices:
             action = QAction(text, owner, checkable=True)
             action.triggered.connect(lambda _=False, k=key: row.choose(k))
+            if (why := row.unavailable(key)) is not None:
+                action.setEnabled(False)
+                action.setToolTip(why)
             group.addAction(action)
             submenu.addAction(action)
             actions[key] = action

@@ -1,7 +1,7 @@
-"""What the result view draws over the generated picture: the discriminator's verdicts (a
-heatmap of each patch's probability of looking real, one branch or all combined, and the
-hovered cell's receptive field) or the attention probe (where the self-attention looked when
-it made the clicked position).
+"""What the result view draws over the generated picture: the discriminator's verdicts (where
+a patch's probability of looking real stands out from the branch's median, one branch or all
+combined, and the hovered cell's receptive field) or the attention probe (where the
+self-attention looked when it made the clicked position).
 
 `ResultOverlay` keeps the state and paints; the numbers (cells, windows, colours) come from
 `sketchpad.verdicts`. It paints in model-resolution pixels scaled to the view's
@@ -21,12 +21,13 @@ from sketchpad.verdicts import (
     Cell,
     attention_rgba,
     cells_at,
+    centred_rgba,
     combined_map,
     feature_rect,
     level_label,
-    overlay_rgba,
     pixel_map,
     probe_cell,
+    verdict_scale,
     verdict_word,
 )
 
@@ -59,11 +60,13 @@ class ResultOverlay(QObject):
         self.attention: dict[int, np.ndarray] | None = None
         self.branch: int | str = 0
         self.level: int | None = None
-        self.opacity = 0.6
+        self.opacity = 0.8
         self.probe: tuple[float, float] = (0.5, 0.5)
         self.hover_cells: list[Cell] = []
         self._hover_at: tuple[float, float] | None = None
         self._heatmap: QImage | None = None
+        self.scale: tuple[float, float] | None = None
+        """(median, spread) the verdict colours are centred on, None when none are shown."""
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -163,8 +166,10 @@ class ResultOverlay(QObject):
 
     def _refresh(self) -> None:
         self._heatmap = None
+        self.scale = None
         if self.mode == VERDICTS and (values := self.values()) is not None:
-            self._heatmap = rgba_to_qimage(overlay_rgba(values))
+            self.scale = verdict_scale(values)
+            self._heatmap = rgba_to_qimage(centred_rgba(values, *self.scale))
         elif self.mode == PROBE and (weights := self.weights()) is not None:
             self._heatmap = rgba_to_qimage(attention_rgba(weights, self.resolution))
         self._update_hover()
@@ -177,8 +182,10 @@ class ResultOverlay(QObject):
         i = int(self.branch)
         return float(self.verdicts[i][0, 0]) if self.branches[i].is_global else None
 
-    def paint(self, painter: QPainter, rect: QRectF) -> None:
-        """Draw over the picture shown in `rect` (the view's target rectangle)."""
+    def paint(self, painter: QPainter, rect: QRectF, visible: QRectF | None = None) -> None:
+        """Draw over the picture lying in `rect` (the view's target rectangle), of which
+        `visible` is shown (all of it by default)."""
+        visible = rect if visible is None else visible
         if self.mode == OFF or self._heatmap is None:
             return
         painter.save()
@@ -190,7 +197,7 @@ class ResultOverlay(QObject):
         if self.mode == VERDICTS:
             self._paint_cells(painter, rect)
             if (score := self.global_score()) is not None:
-                _badge(painter, rect, f"global: {score:.2f} ({verdict_word(score)})")
+                _badge(painter, visible, f"global: {score:.2f} ({verdict_word(score)})")
         else:
             self._paint_probe(painter, rect)
         painter.restore()

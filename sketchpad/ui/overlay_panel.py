@@ -1,5 +1,6 @@
-"""The strip under the result while an overlay is on: the branch (verdicts) or attention level
-(probe) selector, the opacity slider and the legend."""
+"""The strip under the result: while an overlay is on, the branch (verdicts) or attention level
+(probe) selector, the opacity slider and the legend; otherwise a line saying what it is for.
+Its height never changes, so switching an overlay on or off does not move the picture."""
 
 from __future__ import annotations
 
@@ -8,17 +9,24 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPaintEvent, QPolygonF
 from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QSizePolicy, QSlider, QWidget
 
-from sketchpad.ui.overlay import PROBE, VERDICTS
-from sketchpad.verdicts import ATTENTION_ANCHORS, VERDICT_ANCHORS, VERDICT_CAPTION
+from sketchpad.ui.overlay import OFF, PROBE, VERDICTS
+from sketchpad.verdicts import VERDICT_CAPTION, centred_rgba, weight_rgba
+
+_STOPS = 17
 
 
 class Legend(QWidget):
-    """A colour bar with its two ends named ("fake" … "real", or "less" … "more" attention),
-    a caption under it and, when set, a marker at one value (the hovered score)."""
+    """A colour bar (the overlay's colours, transparency shown over white) with its two ends
+    named, a caption under it and, when set, a marker at one value (the hovered score).
+
+    The verdict bar runs from `median - spread` to `median + spread` (`set_range`), clear in
+    the middle as the overlay is; the attention bar from no weight to the most."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._anchors = VERDICT_ANCHORS
+        self._mode = VERDICTS
+        self._range = (0.5, 0.5)  # (median, spread)
+        self._colours = centred_rgba(np.linspace(0, 1, _STOPS), 0.5, 0.5)
         self._ends = ("fake", "real")
         self._caption = VERDICT_CAPTION
         self._marker: float | None = None
@@ -27,18 +35,48 @@ class Legend(QWidget):
         self.set_scale(VERDICTS)
 
     def set_scale(self, mode: str) -> None:
-        if mode == PROBE:
-            self._anchors, self._ends = ATTENTION_ANCHORS, ("less", "more")
-            self._caption = "attention weight, relative to the most attended position"
-        else:
-            self._anchors, self._ends, self._caption = (
-                VERDICT_ANCHORS,
-                ("fake", "real"),
-                VERDICT_CAPTION,
-            )
-        self.setToolTip(self._caption[0].upper() + self._caption[1:])
+        self._mode = mode
         self._marker = None
+        if mode == PROBE:
+            self._colours = weight_rgba(np.linspace(0, 1, _STOPS))
+            self._ends = ("less", "more")
+            self._caption = "attention weight, relative to the most attended position"
+            self._show_caption()
+        else:
+            self.set_range(*self._range)
+
+    def set_range(self, median: float, spread: float) -> None:
+        """The verdict scale: colours centred on `median`, full at `spread` from it."""
+        self._range = (median, spread)
+        if self._mode == PROBE:
+            return
+        lo, hi = median - spread, median + spread
+        self._colours = centred_rgba(np.linspace(lo, hi, _STOPS), median, spread)
+        self._ends = (f"faker {lo:.2f}", f"{hi:.2f} more real")
+        self._caption = (
+            f"probability a patch looks real, against this picture's median {median:.2f} (clear)"
+        )
+        self._show_caption()
+
+    def _show_caption(self) -> None:
+        self.setToolTip(
+            self._caption[0].upper()
+            + self._caption[1:]
+            + (
+                ": blue where the discriminator finds the patch faker than most, orange where "
+                "more real; clear where it has nothing particular to say"
+                if self._mode != PROBE
+                else ""
+            )
+        )
         self.update()
+
+    def position(self, value: float) -> float:
+        """Where `value` lies along the bar, in [0, 1]."""
+        if self._mode == PROBE:
+            return max(0.0, min(1.0, value))
+        median, spread = self._range
+        return max(0.0, min(1.0, 0.5 + (value - median) / (2 * spread)))
 
     def ends(self) -> tuple[str, str]:
         return self._ends
@@ -62,10 +100,11 @@ class Legend(QWidget):
         right_w = fm.horizontalAdvance(self._ends[1]) + 6
         bar = QRectF(left_w, 4, max(10.0, self.width() - left_w - right_w), fm.height() - 2)
         gradient = QLinearGradient(bar.topLeft(), bar.topRight())
-        for stop, (r, g, b) in zip(
-            np.linspace(0, 1, len(self._anchors)), self._anchors, strict=True
+        for stop, (r, g, b, a) in zip(
+            np.linspace(0, 1, len(self._colours)), self._colours, strict=True
         ):
-            gradient.setColorAt(float(stop), QColor(int(r), int(g), int(b)))
+            gradient.setColorAt(float(stop), QColor(int(r), int(g), int(b), int(a)))
+        painter.fillRect(bar, QColor(255, 255, 255))
         painter.fillRect(bar, gradient)
         text = self.palette().text().color()
         painter.setPen(self.palette().mid().color())
@@ -85,7 +124,7 @@ class Legend(QWidget):
             below, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop), self._caption
         )
         if self._marker is not None:
-            x = bar.left() + max(0.0, min(1.0, self._marker)) * bar.width()
+            x = bar.left() + self.position(self._marker) * bar.width()
             tip = QPolygonF(
                 [
                     QPointF(x, bar.bottom() - 1),
@@ -124,11 +163,17 @@ class OverlayPanel(QWidget):
         )
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setValue(60)
+        self.opacity_slider.setValue(80)
         self.opacity_slider.setFixedWidth(110)
         self.opacity_slider.setToolTip("Opacity of the overlay")
         self.opacity_slider.valueChanged.connect(lambda v: self.opacityChanged.emit(v / 100.0))
         self.legend = Legend()
+        self.idle_label = QLabel(
+            "Verdicts (V) show where the discriminator finds the picture fake or real; "
+            "Probe (P) where the generator looked. Their legend shows here."
+        )
+        self.idle_label.setWordWrap(True)
+        self.idle_label.setEnabled(False)  # quiet, in the disabled text colour
         for w in (self.branch_box, self.level_box, self.opacity_slider):
             w.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
 
@@ -140,17 +185,27 @@ class OverlayPanel(QWidget):
         layout.addWidget(self.level_label, 0, 2)
         layout.addWidget(self.level_box, 0, 3)
         layout.setColumnStretch(4, 1)
-        layout.addWidget(QLabel("Opacity"), 0, 5)
+        self.opacity_label = QLabel("Opacity")
+        layout.addWidget(self.opacity_label, 0, 5)
         layout.addWidget(self.opacity_slider, 0, 6)
         layout.addWidget(self.legend, 1, 0, 1, 7)
+        layout.addWidget(self.idle_label, 0, 0, 2, 7)
+        self.setFixedHeight(self.sizeHint().height())  # with every control: the most it needs
+        self.mode = OFF
+        self.set_mode(OFF)
 
     def set_mode(self, mode: str) -> None:
+        self.mode = mode
+        self.idle_label.setVisible(mode == OFF)
+        for w in (self.legend, self.opacity_label, self.opacity_slider):
+            w.setVisible(mode != OFF)
         self.branch_label.setVisible(mode == VERDICTS)
         self.branch_box.setVisible(mode == VERDICTS)
         self.level_label.setVisible(mode == PROBE)
         self.level_box.setVisible(mode == PROBE)
         self.level_box.setEnabled(self.level_box.count() > 1)
-        self.legend.set_scale(mode)
+        if mode != OFF:
+            self.legend.set_scale(mode)
 
     def set_choices(
         self, branches: list[tuple[str, object]], levels: list[tuple[str, int]]

@@ -2,8 +2,9 @@
 
 Overlays (the discriminator's verdicts, the attention probe) are drawn on top by an overlay
 object (`set_overlay`, see `sketchpad.ui.overlay`); `target_rect()` says where the picture lies
-in widget coordinates. The view reports where the pointer is and where it was clicked, as
-(y, x) fractions of the picture.
+in widget coordinates (at the zoom and pan of the `ViewTransform` it shares with the canvas;
+only the part inside `fit_rect()` is shown). The view reports where the pointer is and where it
+was clicked, as (y, x) fractions of the picture.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from sketchpad.ui.pictures import fitted_square
+from sketchpad.ui.view_transform import ViewNavigator, ViewTransform
 
 
 class Overlay(Protocol):
-    def paint(self, painter: QPainter, rect: QRectF) -> None: ...
+    def paint(self, painter: QPainter, rect: QRectF, visible: QRectF) -> None:
+        """Draw over the picture lying in `rect`, of which `visible` is shown."""
 
 
 class ResultView(QWidget):
@@ -29,8 +32,11 @@ class ResultView(QWidget):
     clicked = Signal(object)
     """(y, x) fractions of the picture where the left button was pressed."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, view: ViewTransform | None = None) -> None:
         super().__init__(parent)
+        self.view = view if view is not None else ViewTransform(self)
+        self.view.changed.connect(self.update)
+        self.navigator = ViewNavigator(self, self.view, self.fit_rect)
         self._image: QImage | None = None
         self._message = ""
         self._painted_once = False
@@ -38,6 +44,7 @@ class ResultView(QWidget):
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(160, 160)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # space-drag needs the keys
 
     def image(self) -> QImage | None:
         return self._image
@@ -59,11 +66,19 @@ class ResultView(QWidget):
         self._message = text
         self.update()
 
-    def target_rect(self) -> QRectF:
+    def fit_rect(self) -> QRectF:
+        """The square the picture is shown in: as large as fits, centred."""
         return fitted_square(self.width(), self.height())
 
+    def target_rect(self) -> QRectF:
+        """Where the whole picture lies in widget coordinates at the current zoom."""
+        return self.view.picture_rect(self.fit_rect())
+
     def fractions(self, pos: QPointF) -> tuple[float, float] | None:
-        """(y, x) picture fractions in [0, 1) of a widget position, None when off the picture."""
+        """(y, x) picture fractions in [0, 1) of a widget position, None when off the shown
+        part of the picture."""
+        if not self.fit_rect().contains(pos):
+            return None
         rect = self.target_rect()
         y = (pos.y() - rect.y()) / rect.height()
         x = (pos.x() - rect.x()) / rect.width()
@@ -95,16 +110,20 @@ class ResultView(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().window())
-        rect = self.target_rect()
+        fit, rect = self.fit_rect(), self.target_rect()
+        painter.setPen(QPen(self.palette().mid().color(), 1))
+        painter.drawRect(fit.adjusted(-0.5, -0.5, 0.5, 0.5))
         if self._image is not None:
+            painter.save()
+            painter.setClipRect(fit)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(rect, self._image)
             if self._overlay is not None:
-                self._overlay.paint(painter, rect)
+                self._overlay.paint(painter, rect, fit)
+            painter.restore()
         else:
-            painter.fillRect(rect, self.palette().base())
-        painter.setPen(QPen(self.palette().mid().color(), 1))
-        painter.drawRect(rect.adjusted(-0.5, -0.5, 0.5, 0.5))
+            painter.fillRect(fit, self.palette().base())
+        rect = fit
         if self._message:
             painter.setPen(self.palette().text().color())
             box = rect.adjusted(24, 24, -24, -24)

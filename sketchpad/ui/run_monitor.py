@@ -31,6 +31,19 @@ from sketchpad.ui.train_data import PictureView
 LOG_LINES = 5000
 
 
+def sample_caption(event: events.Event) -> str:
+    """What a sample grid shows, from its `sample` event (older trainers say less)."""
+    split = event.get("split")
+    if split == "train":
+        pairs = "training pairs (too few pictures to hold any out)"
+    elif split in ("val", "test"):
+        pairs = "held-out pairs the model does not train on"
+    else:
+        pairs = "fixed pairs"
+    canvas = "; last row: your drawing, with the model being trained" if event.get("canvas") else ""
+    return f"Step {event['step']}: sketch | output | target for {pairs}{canvas}"
+
+
 class RunMonitor(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,6 +84,8 @@ class RunMonitor(QWidget):
         samples_layout = QVBoxLayout(samples)
         samples_layout.setContentsMargins(0, 0, 0, 0)
         self.sample_label = QLabel("Samples")
+        self.sample_label.setWordWrap(True)  # a long caption must not squeeze the curves
+        self.loss_plot.setMinimumWidth(280)
         samples_layout.addWidget(self.sample_label)
         samples_layout.addWidget(self.sample_view, 1)
         self.log_view = QPlainTextEdit()
@@ -84,6 +99,8 @@ class RunMonitor(QWidget):
         top.addWidget(samples)
         top.setStretchFactor(0, 3)
         top.setStretchFactor(1, 2)
+        top.setSizes([600, 400])  # curves | samples, whatever the caption's length
+        samples.setMinimumWidth(220)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
         self.splitter.addWidget(self.log_view)
@@ -111,6 +128,23 @@ class RunMonitor(QWidget):
         self.sample_view.set_image(None)
         self.sample_label.setText("Samples")
 
+    def show_run(self, run_dir: Path, step: int, total: int | None) -> None:
+        """A run on disk, not training: its progress, its loss history and its newest
+        sample grid (after a restart, or before it is resumed)."""
+        self.clear()
+        self._total_steps = total or step
+        self.progress.setRange(0, max(1, self._total_steps))
+        self.progress.setValue(step)
+        self.progress.setFormat(f"{run_dir.name} · step %v / %m" if total else "Not training")
+        self.loss_plot.add_many(runs.read_loss_history(run_dir, step or 10**12))
+        self.loss_plot.redraw()
+        self.loss_plot.fit()
+        latest = runs.latest_sample(run_dir)
+        if latest is not None:
+            sample_step, path, event = latest
+            found = {"event": "sample", "step": sample_step}
+            self._show_sample({**(event or found), "path": str(path)})  # the file, as it is now
+
     def show_starting(self) -> None:
         self.progress.setRange(0, 0)
         self.progress.setFormat("Preparing the data and the networks…")
@@ -120,7 +154,9 @@ class RunMonitor(QWidget):
         """Show one trainer event. Raises KeyError, TypeError or ValueError on an event it
         cannot read (a trainer of another version)."""
         kind = event["event"]
-        if kind == "start":
+        if kind == "phase":
+            self._show_phase(str(event["phase"]))
+        elif kind == "start":
             self._show_start(event)
         elif kind == "step":
             self._show_step(event)
@@ -144,16 +180,21 @@ class RunMonitor(QWidget):
         elif kind == "error":
             self.log(f"Error: {event['message']}")
 
+    def _show_phase(self, phase: str) -> None:
+        self.progress.setRange(0, 0)  # busy: no step yet
+        self.progress.setFormat(f"{phase[:1].upper()}{phase[1:]}…")
+
     def _show_start(self, event: events.Event) -> None:
         run_dir = Path(event["run_dir"])
         self._total_steps = int(event["total_steps"])
         start = int(event["start_step"])
         self.progress.setRange(0, max(1, self._total_steps))
         self.progress.setValue(start)
-        self.progress.setFormat(f"Step {start} / {self._total_steps}")
+        self.progress.setFormat(f"Step {start} / {self._total_steps} · timing the first steps…")
         self.loss_plot.clear()
         if start > 0:
             self.loss_plot.add_many(runs.read_loss_history(run_dir, start))
+            self.loss_plot.fit()
         self.log(
             f"Training on {event['device']}, batch {event['batch_total']}, "
             f"run folder {event['run_dir']}"
@@ -178,7 +219,10 @@ class RunMonitor(QWidget):
             self.log(f"Could not read the sample {event['path']}")
             return
         self.sample_view.set_image(image)
-        self.sample_label.setText(f"Samples at step {event['step']}: sketch | output | target")
+        self.sample_label.setText(sample_caption(event))
+        step = int(event["step"])
+        if self.progress.maximum() > 0 and step > self.progress.value():
+            self.progress.setValue(step)  # samples come between the step events
 
     def show_end(self, end: RunEnd) -> None:
         self.progress.setRange(0, max(1, self._total_steps))

@@ -1,5 +1,8 @@
-"""The window's status bar: messages on the left; on the right, the device the model runs on,
-the model, and the time per picture."""
+"""The window's status bar: messages on the left (elided to fit, the whole text in the
+tooltip); on the right, the device the model runs on, the model, and the time per picture.
+
+A message with a timeout gives way, when it runs out, to the idle text (the first-run tip
+until the user draws, then nothing)."""
 
 from __future__ import annotations
 
@@ -7,15 +10,52 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
 if TYPE_CHECKING:
     from sketchpad.ui.worker import Frame, ModelInfo
 
 
+class ElidedLabel(QLabel):
+    """One line that shows as much of its text as fits, ending in "…", with the whole text
+    in its tooltip when it is cut."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(40)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+
+    def full_text(self) -> str:
+        return self._full
+
+    def set_full_text(self, text: str) -> None:
+        self._full = " ".join(text.split())  # one line
+        self._elide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.contentsRect().width(), 0)
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width)
+        self.setText(shown)
+        self.setToolTip(self._full if shown != self._full else "")
+
+
 class StatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.message_label = ElidedLabel()
+        self.message_label.setContentsMargins(6, 0, 6, 0)
+        self.addPermanentWidget(self.message_label, 1)
+        self._idle = ""
+        self._timer = QTimer(self, singleShot=True)
+        self._timer.timeout.connect(self.clearMessage)
         self.device_label = QLabel("")
         self.model_label = QLabel("No model")
         self.timing_label = QLabel("")
@@ -24,6 +64,30 @@ class StatusBar(QStatusBar):
             self.addPermanentWidget(label)
         self._shown: deque[float] = deque(maxlen=30)
         """When the last pictures were shown (`time.perf_counter`), for the rate."""
+
+    # -- messages (QStatusBar's own area would be cut off by the labels on the right) -----
+
+    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 (Qt's name)
+        """`text` until the next message, or for `timeout` ms (then the idle text)."""
+        self.message_label.set_full_text(text)
+        if timeout > 0:
+            self._timer.start(timeout)
+        else:
+            self._timer.stop()
+
+    def clearMessage(self) -> None:  # noqa: N802 (Qt's name)
+        self._timer.stop()
+        self.message_label.set_full_text(self._idle)
+
+    def currentMessage(self) -> str:  # noqa: N802 (Qt's name)
+        return self.message_label.full_text()
+
+    def set_idle_text(self, text: str) -> None:
+        """What shows when no message does (replacing the message now when none shows)."""
+        showing_idle = not self._timer.isActive() and self.currentMessage() == self._idle
+        self._idle = text
+        if showing_idle:
+            self.message_label.set_full_text(text)
 
     def show_model(self, info: ModelInfo) -> None:
         self.model_label.setText(f"{info.name} ({info.resolution} px)")

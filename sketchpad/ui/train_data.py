@@ -2,14 +2,14 @@
 counts, skipped files) and a preview grid of (sketch | target) pairs exactly as the trainer
 will see them, photos' extracted lines included.
 
-Opening a source can take seconds (OpenMoji renders once per resolution, photos get their
-lines extracted), so the preview is built on a worker thread; the newest request wins.
+Opening a source can take seconds (OpenMoji renders its 2,166 drawings once per resolution,
+photos get their lines extracted), so nothing is chosen when the tab opens, and the preview of
+the chosen source is built on a worker thread, with progress; the newest request wins.
 """
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 
 from PIL import Image
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
@@ -27,7 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sketchpad.data.preview import KIND_NAMES, DataSummary
 from sketchpad.errors import SketchpadError
+
+__all__ = ["KIND_NAMES", "DataPanel", "DataSummary", "PictureView", "PreviewJob", "pil_to_qimage"]
 
 PREVIEW_PAIRS = 8
 SKIPPED_LISTED = 30
@@ -45,38 +48,6 @@ def pil_to_qimage(image: Image.Image) -> QImage:
     data = rgb.tobytes()
     qimage = QImage(data, rgb.width, rgb.height, 3 * rgb.width, QImage.Format.Format_RGB888)
     return qimage.copy()  # owns its pixels once `data` is gone
-
-
-KIND_NAMES = {"openmoji": "OpenMoji"}
-"""How a data kind is written where it is not just capitalised."""
-
-
-@dataclass(frozen=True)
-class DataSummary:
-    """What a data source turned out to be (for the info line under the chooser)."""
-
-    kind: str
-    detected: bool
-    detection: str | None
-    counts: dict[str, int]
-    skipped: list[tuple[str, str]]
-    description: str
-    """The dataset's report, every skipped file listed (up to `SKIPPED_LISTED`): the tooltip."""
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def text(self) -> str:
-        how = f" — detected: {self.detection}" if self.detected and self.detection else ""
-        counts = ", ".join(f"{name} {n}" for name, n in self.counts.items())
-        skipped = len(self.skipped)
-        files = "file" if skipped == 1 else "files"
-        return (
-            f"<b>{html.escape(KIND_NAMES.get(self.kind, self.kind.capitalize()))}</b>"
-            f"{html.escape(how)}<br>"
-            f"{self.total} pairs ({html.escape(counts)}) · {skipped} {files} skipped"
-        )
 
 
 class _PreviewSignals(QObject):
@@ -215,6 +186,7 @@ class DataPanel(QWidget):
             app.aboutToQuit.connect(self.cancel)
 
         self.source_box = QComboBox()
+        self.source_box.addItem("Choose the data…", None)
         self.source_box.addItem("OpenMoji drawings (built in)", "openmoji")
         self.source_box.addItem("A folder of my pictures", "folder")
         self.folder_edit = QLineEdit()
@@ -265,7 +237,11 @@ class DataPanel(QWidget):
     # -- the spec ----------------------------------------------------------------------------
 
     def spec(self) -> str:
-        if self.source_box.currentData() == "openmoji":
+        """The `--data` value ("" while nothing is chosen)."""
+        source = self.source_box.currentData()
+        if source is None:
+            return ""
+        if source == "openmoji":
             return "openmoji"
         folder = self.folder_edit.text().strip()
         kind = self.kind_box.currentData()
@@ -278,6 +254,16 @@ class DataPanel(QWidget):
             self.source_box.setCurrentIndex(self.source_box.findData("folder"))
         else:
             self._changed()
+
+    def set_spec(self, spec: str) -> None:
+        """Show a `--data` value (a run's): "openmoji", "KIND:PATH" or "PATH"."""
+        if spec == "openmoji":
+            self.source_box.setCurrentIndex(self.source_box.findData("openmoji"))
+            return
+        kind, sep, folder = spec.partition(":")
+        if not sep or kind not in dict(KINDS) or len(kind) == 1:  # "C:/..." is a path
+            kind, folder = "detect", spec
+        self.set_folder(folder, kind)
 
     def set_resolution(self, resolution: int) -> None:
         if resolution != self.resolution:
@@ -333,7 +319,17 @@ class DataPanel(QWidget):
         self._pending = False
         self._token += 1
         spec = self.spec()
-        if spec.endswith(":") or not spec:
+        if not spec:
+            self._pool.clear()
+            self._signals.wanted = None  # a render under way gives up
+            self.info_label.setText(
+                "Choose what to train on: the built-in OpenMoji drawings or a folder of your "
+                "pictures."
+            )
+            self.preview.set_image(None)
+            self.preview.set_placeholder("The preview of the chosen data appears here.")
+            return
+        if spec.endswith(":"):
             self._show_error("Choose a folder of pictures.")
             return
         self._pool.clear()  # queued, not started: stale already
@@ -380,7 +376,9 @@ class DataPanel(QWidget):
 
     def _on_progress(self, token: int, done: int, total: int) -> None:
         if token == self._token:
-            self.info_label.setText(
+            text = (
                 f"Rendering the OpenMoji drawings at {self.resolution} px (first use only): "
-                f"{done} / {total}"
+                f"{done:,} / {total:,}"
             )
+            self.info_label.setText(text)
+            self.preview.set_placeholder(f"{text}\n{done * 100 // max(1, total)} %")

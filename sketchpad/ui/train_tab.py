@@ -13,6 +13,7 @@ Wiring (the main window does it):
     tab = TrainTab(current_model=lambda: window.model.path if window.model else None)
     tab.useModelRequested.connect(window.open_model)          # "Use in canvas"
     tab.restoreModelRequested.connect(lambda p: p and window.open_model(p))  # switch back
+    tab.set_canvas_source(window.canvas.image)  # the drawing, for the samples' last row
     window.add_tab(tab, "Train")
     # in closeEvent, first: if not tab.confirm_close(): event.ignore(); return
 """
@@ -23,9 +24,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QImage
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QLabel,
+    QLineEdit,
     QMessageBox,
     QPushButton,
     QVBoxLayout,
@@ -35,7 +38,7 @@ from PySide6.QtWidgets import (
 from sketchpad.train import events, runs
 from sketchpad.train.child import RunEnd
 from sketchpad.train.run_files import MODEL_NAME
-from sketchpad.ui.canvas_link import CanvasLinkRow
+from sketchpad.ui.canvas_link import CanvasFeed, CanvasLinkRow
 from sketchpad.ui.run_monitor import RunMonitor
 from sketchpad.ui.run_setup import RunSetup
 from sketchpad.ui.runs_bar import RunsBar
@@ -79,12 +82,13 @@ class TrainTab(QWidget):
         self.runs_bar = RunsBar()
         self.canvas_link = CanvasLinkRow(self.model_for_canvas, self.start_panel.current_model_path)
         self.monitor = RunMonitor()
+        self.canvas_feed = CanvasFeed(parent=self)
         self._build()
         self._connect()
         self.refresh_runs()
         self._update_controls()
-        if attach_running:
-            self.attach_running_run()
+        if not (attach_running and self.attach_running_run()):
+            self.show_selected_run()
 
     # -- construction ------------------------------------------------------------------------
 
@@ -97,6 +101,14 @@ class TrainTab(QWidget):
         self.start_panel.current_model_path_provider = provider
         self.start_panel.refresh(pick_best=True)
 
+    def set_canvas_source(self, source: Callable[[], QImage | None] | None) -> None:
+        """Where the canvas sketch comes from (a QImage of the ink on paper, or None when the
+        canvas is empty): each sample grid then ends with it, run through the model being
+        trained."""
+        self.canvas_feed.source = source
+        if self.is_running():
+            self.canvas_feed.follow(self.run_dir)
+
     def _build(self) -> None:
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip(
@@ -104,7 +116,12 @@ class TrainTab(QWidget):
         )
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Finish the current step, save, and stop (Resume continues)")
+        self.name_edit = QLineEdit()
+        self.name_edit.setToolTip("The new run's name (its folder); empty: named after its data")
+        self.name_edit.setMinimumWidth(120)
         controls = QHBoxLayout()
+        controls.addWidget(QLabel("Name"))
+        controls.addWidget(self.name_edit)
         controls.addWidget(self.start_button)
         controls.addWidget(self.stop_button)
         controls.addSpacing(16)
@@ -127,7 +144,8 @@ class TrainTab(QWidget):
         self.stop_button.clicked.connect(self.stop_training)
         self.runs_bar.resumeClicked.connect(self.resume_training)
         self.runs_bar.folderClicked.connect(self.open_run_folder)
-        self.runs_bar.selectionChanged.connect(self._update_controls)
+        self.runs_bar.selectionChanged.connect(self._on_run_chosen)
+        self.data_panel.specChanged.connect(lambda _spec: self._suggest_name())
         self.canvas_link.useModelRequested.connect(self.useModelRequested)
         self.canvas_link.restoreModelRequested.connect(self.restoreModelRequested)
         self.process.started.connect(self._on_process_started)
@@ -177,6 +195,7 @@ class TrainTab(QWidget):
         if answer == "stop":
             self.process.stop()  # the trainer saves and exits on its own, after we are gone
         self.process.detach()
+        self.canvas_feed.follow(None)
         self._set_state(TrainState.IDLE)
         return True
 
@@ -199,9 +218,36 @@ class TrainTab(QWidget):
     def start_training(self, name: str | None = None) -> bool:
         if self.is_running():
             return False
+        if not self.data_panel.spec():
+            message = "Choose the data to train on (Data, at the top left)."
+            self.monitor.show_error(RunEnd("failed", message))
+            return False
         args = self.trainer_args()
-        run_dir = runs.new_run_dir(name or None)
+        name = name or self.name_edit.text().strip() or self.suggested_name()
+        run_dir = runs.new_run_dir(name)
+        self.name_edit.clear()
         return self._launch(run_dir, args, f"Starting run {run_dir.name}")
+
+    def suggested_name(self) -> str:
+        """A new run's name when none is typed: after its data ("my-drawings 2" when
+        "my-drawings" is taken)."""
+        return runs.suggest_run_name(self.data_panel.spec())
+
+    def _suggest_name(self) -> None:
+        self.name_edit.setPlaceholderText(self.suggested_name())
+
+    def show_selected_run(self) -> None:
+        """Show the run chosen in the list as it is on disk: its data and settings on the
+        left, its progress, loss history and newest samples on the right."""
+        info = self.selected_run()
+        if info is None or self.is_running():
+            return
+        self.setup.show_config(runs.read_config(info.path))
+        self.monitor.show_run(info.path, info.step, info.total_steps)
+
+    def _on_run_chosen(self) -> None:
+        self._update_controls()
+        self.show_selected_run()
 
     def resume_training(self) -> bool:
         info = self.selected_run()
@@ -214,7 +260,8 @@ class TrainTab(QWidget):
             note = f"Extending {info.name} by {extra} steps (the Steps setting) to {total}"
         else:
             note = f"Resuming {info.name} from step {info.step} of {total}"
-        return self._launch(info.path, ["--resume", "--steps", str(total), *self.extra_args], note)
+        args = ["--resume", "--steps", str(total), *self.extra_args]
+        return self._launch(info.path, args, note, shown=(info.step, total))
 
     def stop_training(self) -> None:
         """Graceful stop: the trainer finishes its step, saves and exits. Pressed again while
@@ -256,6 +303,7 @@ class TrainTab(QWidget):
     def refresh_runs(self, select: Path | None = None) -> None:
         self.runs_bar.refresh(select)
         self._update_controls()
+        self._suggest_name()
 
     def selected_run(self) -> runs.RunInfo | None:
         return self.runs_bar.selected()
@@ -274,10 +322,17 @@ class TrainTab(QWidget):
 
     # -- the run's life ----------------------------------------------------------------------
 
-    def _launch(self, run_dir: Path, args: list[str], note: str) -> bool:
+    def _launch(
+        self, run_dir: Path, args: list[str], note: str, shown: tuple[int, int] | None = None
+    ) -> bool:
+        """Start a trainer; `shown`: (step, total) of a resumed run, whose history and newest
+        samples stay on screen."""
         self.last_end = None
         self.run_dir = run_dir
-        self.monitor.clear()
+        if shown is not None:
+            self.monitor.show_run(run_dir, *shown)
+        else:
+            self.monitor.clear()
         self._set_state(TrainState.STARTING)
         self.monitor.log(note)
         return self.process.start(run_dir, args, env=self.child_env)
@@ -287,6 +342,7 @@ class TrainTab(QWidget):
             self._set_state(TrainState.STARTING)
         if self.run_dir is not None:
             self.runs_bar.select(self.run_dir)
+            self.canvas_feed.follow(self.run_dir)
 
     def _set_state(self, state: TrainState) -> None:
         was = self.is_running()
@@ -304,6 +360,7 @@ class TrainTab(QWidget):
         self.stop_button.setText("Force stop" if self.state is TrainState.STOPPING else "Stop")
         self.runs_bar.update_controls(idle)
         self.setup.set_editable(idle)
+        self.name_edit.setEnabled(idle)
         self.canvas_link.update_controls()
 
     def _on_event(self, event: events.Event) -> None:
@@ -330,6 +387,7 @@ class TrainTab(QWidget):
             self.canvas_link.follow(model)
 
     def _on_ended(self, end: RunEnd) -> None:
+        self.canvas_feed.follow(None)
         self.last_end = end
         self._set_state(TrainState.IDLE)
         self.monitor.show_end(end)

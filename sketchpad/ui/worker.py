@@ -20,8 +20,9 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from sketchpad.engine import Request, Result
-from sketchpad.errors import SketchpadError
+from sketchpad.errors import ConnectionLost, SketchpadError
 from sketchpad.ui.pictures import qimage_to_tensor, rgb_to_qimage
+from sketchpad.ui.remote_link import RemoteFactory, RemoteLink, close_engine, default_remote_factory
 from sketchpad.verdicts import Branch
 
 
@@ -90,6 +91,8 @@ class ModelInfo:
     """The discriminator's output maps, in the order of `Result.verdicts` (for overlays)."""
     attention_levels: tuple[int, ...] = ()
     """Generator levels with self-attention (level l works at resolution / 2^l)."""
+    remote: str = ""
+    """The server's URL when a remote generator runs the model ("" when it runs here)."""
 
 
 class InferenceWorker(QObject):
@@ -101,12 +104,25 @@ class InferenceWorker(QObject):
     modelFailed = Signal(str, str)  # path, message
     deviceChanged = Signal(str, str)  # device in words, fallback reason ("" when none)
 
-    def __init__(self, engine_factory: EngineFactory, device: str) -> None:
+    remoteFailed = Signal(str, str)  # URL, why it could not connect
+    remoteLost = Signal(str, str)  # URL, why (the local model runs again)
+    remoteBack = Signal(str)  # URL: reachable again; `connect_remote` switches to it
+
+    def __init__(
+        self,
+        engine_factory: EngineFactory,
+        device: str,
+        remote_factory: RemoteFactory = default_remote_factory,
+    ) -> None:
         super().__init__()
         self._factory = engine_factory
+        self._remote_factory = remote_factory
         self._device = device
         self._engine: EngineLike | None = None
         self._path = ""
+        self._local: tuple[EngineLike, str] | None = None  # kept while a remote one runs
+        self._link = RemoteLink(remote_factory, self)
+        self._link.back.connect(self.remoteBack)
 
     @Slot(object)
     def run_job(self, job: Job) -> None:
@@ -120,7 +136,16 @@ class InferenceWorker(QObject):
         try:
             sketch = qimage_to_tensor(job.sketch, engine.resolution)
             request = Request(job.job_id, sketch, job.want_verdicts, job.probe, job.seed)
-            result = engine.run(request)
+            try:
+                result = engine.run(request)
+            except ConnectionLost as exc:
+                engine = self._fall_back(str(exc))
+                if engine is None:
+                    raise
+                sketch = qimage_to_tensor(job.sketch, engine.resolution)
+                result = engine.run(
+                    Request(job.job_id, sketch, job.want_verdicts, job.probe, job.seed)
+                )
             image = rgb_to_qimage(result.image)
             ms = (time.perf_counter() - start) * 1000.0
             frame = Frame(job, result, image, ms, engine.describe(), engine.fallback_reason)
@@ -139,8 +164,58 @@ class InferenceWorker(QObject):
         except Exception as exc:  # reported; the current model stays
             self.modelFailed.emit(path, failure_text(exc))
             return
+        if self._local is not None:  # a remote engine ran: a model file replaces it
+            close_engine(self._engine)
+            self._local = None
+        self._link.forget()
         self._engine, self._path = engine, path
         self.modelLoaded.emit(info)
+
+    # -- the remote generator --------------------------------------------------------------
+
+    @Slot(str, str)
+    def connect_remote(self, url: str, token: str) -> None:
+        """Run the model on a server from now on; on failure the current engine stays and
+        `remoteFailed` says why."""
+        try:
+            engine = self._link.connect(url, token)
+            info = self._info(engine, url, remote=url)
+        except Exception as exc:  # reported; the current engine stays
+            self.remoteFailed.emit(url, failure_text(exc))
+            return
+        if self._local is None:
+            self._local = (self._engine, self._path) if self._engine is not None else None
+        else:
+            close_engine(self._engine)  # the previous server's
+        self._engine, self._path = engine, url
+        self.modelLoaded.emit(info)
+
+    @Slot()
+    def use_local(self) -> None:
+        """Back to the local model: the connection is closed, and no more reconnecting."""
+        if self._local is not None:
+            close_engine(self._engine)
+            self._restore_local()
+        self._link.forget()
+
+    def _fall_back(self, why: str) -> EngineLike | None:
+        """The connection dropped: the local model runs again while the server is tried in
+        the background. Returns the local engine (None without one)."""
+        if self._link.url is None:
+            return None
+        close_engine(self._engine)
+        local = self._restore_local()
+        self.remoteLost.emit(self._link.url, why)
+        self._link.reconnect_later()
+        return local
+
+    def _restore_local(self) -> EngineLike | None:
+        if self._local is None:
+            self._engine, self._path = None, ""
+            return None
+        (self._engine, self._path), self._local = self._local, None
+        self.modelLoaded.emit(self._info(self._engine, self._path))
+        return self._engine
 
     @Slot(str)
     def set_device(self, name: str) -> None:
@@ -158,7 +233,7 @@ class InferenceWorker(QObject):
         self.deviceChanged.emit(text, reason or "")
 
     @staticmethod
-    def _info(e: EngineLike, path: str) -> ModelInfo:
+    def _info(e: EngineLike, path: str, remote: str = "") -> ModelInfo:
         return ModelInfo(
             path,
             e.name,
@@ -169,6 +244,7 @@ class InferenceWorker(QObject):
             e.fallback_reason,
             tuple(e.branches),
             tuple(e.attention_levels),
+            remote,
         )
 
 
@@ -192,20 +268,27 @@ class InferenceService(QObject):
     modelFailed = Signal(str, str)
     deviceChanged = Signal(str, str)
 
+    remoteFailed = Signal(str, str)  # URL, why
+    remoteLost = Signal(str, str)  # URL, why; the local model runs again
+    remoteBack = Signal(str)  # URL reachable again; `connect_remote` switches back
+
     _runJob = Signal(object)
     _loadModel = Signal(str)
     _setDevice = Signal(str)
+    _connectRemote = Signal(str, str)
+    _useLocal = Signal()
 
     def __init__(
         self,
         engine_factory: EngineFactory = default_engine_factory,
         device: str = "auto",
         parent: QObject | None = None,
+        remote_factory: RemoteFactory = default_remote_factory,
     ) -> None:
         super().__init__(parent)
         self._thread = QThread()
         self._thread.setObjectName("sketchpad-inference")
-        self._worker = InferenceWorker(engine_factory, device)
+        self._worker = InferenceWorker(engine_factory, device, remote_factory)
         self._worker.moveToThread(self._thread)
         self._runJob.connect(self._worker.run_job)
         self._loadModel.connect(self._worker.load_model)
@@ -215,6 +298,11 @@ class InferenceService(QObject):
         self._worker.modelLoaded.connect(self._on_model)
         self._worker.modelFailed.connect(self.modelFailed)
         self._worker.deviceChanged.connect(self.deviceChanged)
+        self._connectRemote.connect(self._worker.connect_remote)
+        self._useLocal.connect(self._worker.use_local)
+        self._worker.remoteFailed.connect(self.remoteFailed)
+        self._worker.remoteLost.connect(self.remoteLost)
+        self._worker.remoteBack.connect(self.remoteBack)
         self._thread.finished.connect(self._worker.deleteLater)
         self._thread.start()
         self._next_id = 0
@@ -251,6 +339,13 @@ class InferenceService(QObject):
 
     def set_device(self, name: str) -> None:
         self._setDevice.emit(name)
+
+    def connect_remote(self, url: str, token: str) -> None:
+        """Run the model on `sketchpad serve` at `url` (`modelLoaded` or `remoteFailed`)."""
+        self._connectRemote.emit(url, token)
+
+    def use_local(self) -> None:
+        self._useLocal.emit()
 
     def shutdown(self) -> None:
         """Stop the thread after the job in flight (if any) ends."""
