@@ -124,11 +124,19 @@ def test_the_window_uses_a_server_and_falls_back_when_it_goes_away(
     assert w.settings.last_model == model  # the server is not remembered as a model file
     assert w.remote.local_action.isEnabled()
 
+    w.remote._ask = lambda url, token: ServerChoice(server.url, "a-wrong-token-0123456789", False)
+    with qtbot.waitSignal(w.service.remoteFailed, timeout=10_000):
+        w.remote.connect_action.trigger()
+    title, text = w.errors[-1]
+    assert "refused the token" in text and "Still generating on 127.0.0.1" in text
+    assert w.remote.active == server.url  # the working connection stays
+
     server.stop()
     with qtbot.waitSignal(w.frameShown, timeout=10_000) as shown:
         draw(w)
     qtbot.waitUntil(lambda: w.model.name == "local tiny", timeout=10_000)
-    assert "Lost the remote generator" in w.status.currentMessage()
+    assert w.status.currentMessage().startswith("Lost the server 127.0.0.1")
+    assert "this computer's model" in w.status.currentMessage()
     assert not w.remote.active
     with qtbot.waitSignal(w.frameShown, timeout=10_000) as shown:
         draw(w, y=90)

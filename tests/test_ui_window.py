@@ -319,3 +319,19 @@ def test_export_offers_the_upscaled_size_first_and_says_so():
     assert (big, own) == (512, 128)
     assert "upscaled from 128 px" in big_text and "model's own" in own_text
     assert export_sizes(512, 512) == [(512, "512 × 512 px (the model's own size)")]
+
+
+def test_save_dialogs_never_suggest_the_examples_folder(make_window, monkeypatch, tmp_path):
+    from sketchpad.paths import assets_dir
+
+    w = make_window()
+    offered = []
+    monkeypatch.setattr(
+        "sketchpad.ui.dialogs.ask_save_path",
+        lambda parent, title, folder, suggested, name_filter: offered.append(folder),
+    )
+    w.settings.last_folder = str(assets_dir() / "examples")
+    w.ask_save_path("Export result", "cat-result.png", "PNG (*.png)")
+    w.settings.last_folder = str(tmp_path)
+    w.ask_save_path("Export result", "cat-result.png", "PNG (*.png)")
+    assert offered[0] and "assets" not in offered[0] and offered[1] == str(tmp_path)

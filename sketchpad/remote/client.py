@@ -21,7 +21,7 @@ from sketchpad.remote import protocol
 from sketchpad.remote.protocol import ProtocolError
 from sketchpad.verdicts import Branch
 
-CONNECT_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 10.0
 REPLY_TIMEOUT_S = 20.0
 
 

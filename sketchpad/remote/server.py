@@ -208,6 +208,8 @@ class GeneratorServer:
         except ConnectionClosed as exc:
             reason = f"connection closed ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
         finally:
+            if self._stopping:
+                reason = "the server is shutting down"
             self._slots.pop(connection, None)
             log.info(
                 "disconnected %s: %s (%d snapshots, %d replaced by newer ones)",

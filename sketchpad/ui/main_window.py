@@ -16,7 +16,7 @@ from PySide6.QtCore import QSettings, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QUndoStack
 from PySide6.QtWidgets import QDialog, QMainWindow, QMenu, QTabWidget, QWidget
 
-from sketchpad.paths import default_model_path, examples_dir
+from sketchpad.paths import assets_dir, default_model_path, examples_dir
 from sketchpad.ui import dialogs
 from sketchpad.ui.document import EXPORT_SIDE, SketchDocument
 from sketchpad.ui.draw_tab import DrawTab
@@ -99,7 +99,11 @@ class MainWindow(QMainWindow):
             engine_factory or default_engine_factory, self._device, remote_factory=remote_factory
         )
         self.remote = RemoteControls(
-            self, self.service, self.settings.store, lambda text: self.show_status(text, 12000)
+            self,
+            self.service,
+            self.settings.store,
+            say=self.show_status,
+            error=lambda title, text: self.show_error(title, text),
         )
         self.model: ModelInfo | None = None
         self.last_frame: Frame | None = None
@@ -168,6 +172,9 @@ class MainWindow(QMainWindow):
 
     def ask_save_path(self, title: str, suggested: str, name_filter: str) -> str | None:
         folder = self.settings.last_folder
+        if folder and _inside(Path(folder), assets_dir()):  # an example's folder: not there
+            pictures = Path.home() / "Pictures"
+            folder = str(pictures if pictures.is_dir() else Path.home())
         return dialogs.ask_save_path(self, title, folder, suggested, name_filter)
 
     def show_error(self, title: str, text: str) -> None:
@@ -422,3 +429,10 @@ def _naming(path: str, message: str) -> str:
     """`message` about the model file `path`, naming the file if it does not already."""
     name = Path(path).name
     return message if name in message else f"Could not open {name}: {message}"
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False

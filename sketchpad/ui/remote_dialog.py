@@ -85,14 +85,16 @@ class RemoteDialog(QDialog):
 class RemoteControls(QObject):
     """The window's remote-generator actions and what it says about the connection.
     `store` keeps the address (and the token when asked); `ask` shows the dialog (tests
-    replace it); `say` puts a message in the status bar."""
+    replace it); `say(text, timeout_ms)` puts a message in the status bar (0: until the next
+    one); `error(title, text)` shows an error the user must see."""
 
     def __init__(
         self,
         parent: QWidget,
         service: InferenceService,
         store: QSettings,
-        say: Callable[[str], None],
+        say: Callable[[str, int], None],
+        error: Callable[[str, str], None],
         ask: Callable[[str, str], ServerChoice | None] | None = None,
     ) -> None:
         super().__init__(parent)
@@ -100,6 +102,7 @@ class RemoteControls(QObject):
         self._window = parent
         self._service = service
         self._say = say
+        self._error = error
         self._ask = ask or self._dialog
         self._pending: ServerChoice | None = None
         self.active = ""  # the server in use ("" when the model runs here)
@@ -128,7 +131,7 @@ class RemoteControls(QObject):
         if choice is None:
             return
         self._pending = choice
-        self._say(f"Connecting to {_host(choice.url)}…")
+        self._say(f"Connecting to {_host(choice.url)}…", 0)
         self._service.connect_remote(choice.url, choice.token)
 
     def switch_back(self) -> None:
@@ -148,7 +151,7 @@ class RemoteControls(QObject):
             if choice is not None:
                 self._remember(choice)
                 self._last, self._pending = choice, None
-            self._say(f"Remote generator: {_host(info.remote)}, {info.name}")
+            self._say(f"Generating on {_host(info.remote)} ({info.name})", 8000)
 
     def _remember(self, choice: ServerChoice) -> None:
         self._store.setValue(URL_KEY, choice.url)
@@ -159,19 +162,25 @@ class RemoteControls(QObject):
 
     def _on_failed(self, url: str, why: str) -> None:
         self._pending = None
-        self._say(f"Could not use the remote generator: {why}")
+        still = (
+            f"Still generating on {_host(self.active)}."
+            if self.active
+            else "Still generating with this computer's model."
+        )
+        self._say(f"Could not connect to {_host(url)}. {still}", 0)
+        self._error("Cannot connect to the remote generator", f"{why}\n\n{still}")
 
     def _on_lost(self, url: str, why: str) -> None:
         self._say(
-            f"Lost the remote generator at {_host(url)} ({why}); drawing with the local model "
-            "and reconnecting in the background"
+            f"Lost the server {_host(url)}: drawing with this computer's model, retrying in "
+            f"the background ({why})",
+            0,
         )
 
     def _on_back(self, url: str) -> None:
         self.back_action.setEnabled(True)
         self._say(
-            f"The remote generator at {_host(url)} is back: Model ▸ Switch back to the "
-            "remote generator"
+            f"The server {_host(url)} is back: Model ▸ Switch back to the remote generator", 0
         )
 
 
