@@ -102,6 +102,19 @@ def test_brush_size_steps_and_limits(canvas):
     assert canvas.brush_size == 12
     canvas.grow_brush(-2)
     assert canvas.brush_size < 10
+    canvas.set_brush_size(6)
+    for _ in range(6):
+        canvas.grow_brush(1)
+    assert canvas.brush_size > 12
+    for _ in range(6):
+        canvas.grow_brush(-1)
+    assert canvas.brush_size == 6  # as many steps down as up come back
+    canvas.set_brush_size(8)  # between two rungs (7 and 9): up and down take the neighbours
+    canvas.grow_brush(1)
+    assert canvas.brush_size == 9
+    canvas.set_brush_size(8)
+    canvas.grow_brush(-1)
+    assert canvas.brush_size == 7
     canvas.set_brush_size(10_000)
     assert canvas.brush_size == 96
     canvas.set_brush_size(0)

@@ -24,7 +24,10 @@ def test_the_first_run_tip_shows_until_the_first_stroke(make_window, qtbot):
 
 
 def test_f1_lists_every_shortcut_even_one_added_later(make_window, qtbot):
+    from window_helpers import draw
+
     w = make_window(show=True)
+    draw(w)  # Undo's text is now "Undo Stroke": the list still says "Undo"
     late = QAction("&Flip the canvas…", w.draw_tab, shortcut=QKeySequence("Ctrl+Shift+F"))
     w.draw_tab.addAction(late)
     w.activateWindow()

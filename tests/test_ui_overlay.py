@@ -153,7 +153,10 @@ def test_verdict_maps_cells_and_colours(make_window, models, qtbot):
         choose_branch(w, k)
         heatmap = overlay.heatmap()
         assert heatmap.width() == heatmap.height() == R
-        median, spread = verdict_scale(pixel_map(probs, field))
+        if field.is_global and field.output_size == (1, 1):  # one score: around "undecided"
+            median, spread = 0.5, 0.5
+        else:
+            median, spread = verdict_scale(pixel_map(probs, field))
         assert overlay.scale == (median, spread)
         assert tab.overlay_panel.legend.caption().count(f"{median:.2f}") == 1
         screen = w.result_view.grab().toImage()
@@ -171,7 +174,10 @@ def test_verdict_maps_cells_and_colours(make_window, models, qtbot):
     # the global branch shows its single score
     choose_branch(w, 1)
     assert overlay.global_score() == pytest.approx(float(verdicts[1][1][0, 0]))
+    legend = w.draw_tab.overlay_panel.legend
+    assert overlay.scale == (0.5, 0.5) and "whole picture" in legend.caption()  # not a median
     choose_branch(w, COMBINED)
+    assert "median" in legend.caption()
     assert overlay.global_score() is None and overlay.heatmap() is not None
 
 
@@ -307,3 +313,21 @@ def test_the_probe_opacity_slider_sets_the_heat_maps_alpha(make_window, models, 
         mid = (getattr(bare, c)() + getattr(full, c)()) / 2
         assert abs(getattr(half, c)() - mid) <= 3
     assert bare != full
+
+
+def test_each_overlay_keeps_its_own_opacity(qtbot):
+    from sketchpad.ui.overlay_panel import PROBE, VERDICTS, OverlayPanel
+
+    panel = OverlayPanel()
+    qtbot.addWidget(panel)
+    seen = []
+    panel.opacityChanged.connect(seen.append)
+    panel.set_mode(VERDICTS)
+    panel.opacity_slider.setValue(20)
+    panel.set_mode(PROBE)  # dimmed verdicts do not make the probe invisible
+    assert panel.opacity_slider.value() == 80 and seen[-1] == pytest.approx(0.8)
+    panel.opacity_slider.setValue(60)
+    panel.set_mode(VERDICTS)
+    assert panel.opacity_slider.value() == 20 and seen[-1] == pytest.approx(0.2)
+    panel.set_mode(PROBE)
+    assert panel.opacity == pytest.approx(0.6)

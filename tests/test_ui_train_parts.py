@@ -217,6 +217,7 @@ def test_settings_default_to_the_trainers_and_advanced_starts_collapsed(qtbot):
     assert not tab.start_training() and not tab.is_running()
     assert "Choose the data" in tab.monitor.error_text()
     tab.data_panel.set_spec("openmoji")
+    assert tab.monitor.error_text() == ""  # choosing the data solves it
     args = tab.trainer_args()
     assert args[args.index("--data") + 1] == "openmoji"
 

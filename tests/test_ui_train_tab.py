@@ -70,6 +70,8 @@ def test_start_progress_sample_stop_resume_and_use_in_canvas(qtbot, tmp_path, ma
     assert "images/s" in tab.monitor.progress.format() and "left" in tab.monitor.progress.format()
     qtbot.waitUntil(lambda: tab.monitor.sample_view.has_image(), timeout=30_000)
     qtbot.waitUntil(lambda: tab.monitor.loss_plot.redraws > 0, timeout=5_000)
+    assert tab.name_edit.placeholderText() == ""  # no next run's name while this one runs
+    assert "step 0 " not in tab.runs_bar.runs_box.currentText()  # the list follows the samples
     assert {"g_adv", "g_l1", "d_real", "d_fake"} <= set(tab.monitor.loss_plot.keys())
     assert "Training on" in tab.monitor.log_view.toPlainText()
     config = json.loads((run / "config.json").read_text())

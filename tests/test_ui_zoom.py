@@ -125,10 +125,13 @@ def test_a_stroke_drawn_zoomed_lands_where_it_is_seen(canvas):
 def test_middle_drag_and_space_drag_pan_without_drawing(canvas, qtbot):
     canvas.view.set_view(2.0, QPointF(0.5, 0.5))
     start = canvas.view.centre
+    QTest.mouseMove(canvas, QPoint(100, 100))
+    assert canvas._hover == QPointF(100, 100)  # the brush outline follows the pointer
     QTest.mousePress(canvas, Qt.MouseButton.MiddleButton, NONE, QPoint(100, 100))
     QTest.mouseMove(canvas, QPoint(140, 100))
     QTest.mouseRelease(canvas, Qt.MouseButton.MiddleButton, NONE, QPoint(140, 100))
     moved = canvas.view.centre
+    assert canvas._hover is None  # not left behind where the pan started
     assert moved.x() < start.x() and moved.y() == start.y()  # dragged right: see further left
 
     canvas.setFocus()

@@ -41,6 +41,18 @@ PAPER = QColor(255, 255, 255)
 BRUSH = "brush"
 ERASER = "eraser"
 MIN_BRUSH, MAX_BRUSH = 1, 96
+
+
+def _ladder() -> tuple[int, ...]:
+    sizes, size = [MIN_BRUSH], float(MIN_BRUSH)
+    while sizes[-1] < MAX_BRUSH:
+        size = max(size * 1.2, sizes[-1] + 1)
+        sizes.append(min(MAX_BRUSH, round(size)))
+    return tuple(sizes)
+
+
+BRUSH_LADDER = _ladder()
+"""The brush sizes `[` and `]` step through: 1, 2, ..., 7, 9, 10, 12, 15, 18, ..., 92, 96."""
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 
@@ -79,7 +91,7 @@ class SketchCanvas(QWidget):
     ) -> None:
         super().__init__(parent)
         self.view = view if view is not None else ViewTransform(self)
-        self.view.changed.connect(self.update)
+        self.view.changed.connect(self._on_view_changed)
         self.navigator = ViewNavigator(self, self.view, self.fit_rect)
         """Zoom and pan input: it sees the pointer, wheel and key events first."""
         self._blank = True
@@ -148,11 +160,15 @@ class SketchCanvas(QWidget):
             self.update()
 
     def grow_brush(self, steps: int) -> None:
-        """`]` and `[`: about 20% larger or smaller per step, at least one pixel."""
-        size = self._size
-        for _ in range(abs(steps)):
-            delta = max(1, round(size * 0.2))
-            size = size + delta if steps > 0 else size - delta
+        """`]` and `[`: the next size up or down a fixed ladder (about 20% apart), so that
+        n steps up then n down come back to the same size."""
+        ladder = BRUSH_LADDER
+        if steps > 0:
+            above = [v for v in ladder if v > self._size]
+            size = above[min(steps, len(above)) - 1] if above else MAX_BRUSH
+        else:
+            below = [v for v in ladder if v < self._size]
+            size = below[-min(-steps, len(below))] if below else MIN_BRUSH
         self.set_brush_size(size)
 
     def highlights(self) -> list[QRectF]:
@@ -336,6 +352,12 @@ class SketchCanvas(QWidget):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawEllipse(self._hover, radius, radius)
         painter.end()
+
+    def _on_view_changed(self) -> None:
+        self._hover = (
+            None  # the outline was where the pointer is on the old view; the next move redraws it
+        )
+        self.update()
 
     def _set_hover(self, pos: QPointF | None) -> None:
         old, self._hover = self._hover, pos

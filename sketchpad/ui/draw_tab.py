@@ -298,7 +298,8 @@ class DrawTab(QWidget):
 
     def _update_legend(self) -> None:
         if self.overlay.scale is not None:
-            self.overlay_panel.legend.set_range(*self.overlay.scale)
+            whole = self.overlay.global_score() is not None
+            self.overlay_panel.legend.set_range(*self.overlay.scale, whole=whole)
 
     def _on_live(self, on: bool) -> None:
         self.generate_button.setEnabled(not on)

@@ -53,7 +53,11 @@ CREDITS = (
 
 
 def action_name(action: QAction) -> str:
-    """The action's menu text without its & mnemonic and trailing ellipsis."""
+    """The action's menu text without its & mnemonic and trailing ellipsis (or its fixed
+    "shortcut_name" property, for actions whose text changes: Undo Stroke, Redo Clear)."""
+    fixed = action.property("shortcut_name")
+    if isinstance(fixed, str) and fixed:
+        return fixed
     text = action.text().replace("&&", "\0").replace("&", "").replace("\0", "&")
     return text.rstrip("…").rstrip(".").strip() or action.toolTip().strip()
 

@@ -90,6 +90,8 @@ def window_menus(
     doc, tab, settings = w.document, w.draw_tab, w.settings
     undo = w.undo_stack.createUndoAction(w, "&Undo")
     redo = w.undo_stack.createRedoAction(w, "&Redo")
+    undo.setProperty("shortcut_name", "Undo")  # their text names the step ("Undo Stroke")
+    redo.setProperty("shortcut_name", "Redo")
     file = [
         Item("&New", doc.new, "Ctrl+N", keep="new_action"),
         Item("&Open sketch…", doc.open_dialog, "Ctrl+O"),

@@ -168,7 +168,8 @@ class ResultOverlay(QObject):
         self._heatmap = None
         self.scale = None
         if self.mode == VERDICTS and (values := self.values()) is not None:
-            self.scale = verdict_scale(values)
+            # one score for the whole picture: an absolute scale around "undecided"
+            self.scale = (0.5, 0.5) if self.global_score() is not None else verdict_scale(values)
             self._heatmap = rgba_to_qimage(centred_rgba(values, *self.scale))
         elif self.mode == PROBE and (weights := self.weights()) is not None:
             self._heatmap = rgba_to_qimage(attention_rgba(weights, self.resolution))

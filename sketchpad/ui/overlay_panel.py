@@ -26,6 +26,7 @@ class Legend(QWidget):
         super().__init__(parent)
         self._mode = VERDICTS
         self._range = (0.5, 0.5)  # (median, spread)
+        self._whole = False
         self._colours = centred_rgba(np.linspace(0, 1, _STOPS), 0.5, 0.5)
         self._ends = ("fake", "real")
         self._caption = VERDICT_CAPTION
@@ -43,19 +44,28 @@ class Legend(QWidget):
             self._caption = "attention weight, relative to the most attended position"
             self._show_caption()
         else:
-            self.set_range(*self._range)
+            self.set_range(*self._range, whole=self._whole)
 
-    def set_range(self, median: float, spread: float) -> None:
-        """The verdict scale: colours centred on `median`, full at `spread` from it."""
+    def set_range(self, median: float, spread: float, whole: bool = False) -> None:
+        """The verdict scale: colours centred on `median`, full at `spread` from it. `whole`:
+        the branch judges the whole picture with one score (the scale is then absolute)."""
         self._range = (median, spread)
+        self._whole = whole
         if self._mode == PROBE:
             return
         lo, hi = median - spread, median + spread
         self._colours = centred_rgba(np.linspace(lo, hi, _STOPS), median, spread)
-        self._ends = (f"faker {lo:.2f}", f"{hi:.2f} more real")
-        self._caption = (
-            f"probability a patch looks real, against this picture's median {median:.2f} (clear)"
-        )
+        if whole:
+            self._ends = (f"fake {lo:.2f}", f"{hi:.2f} real")
+            self._caption = (
+                f"probability the whole picture looks real ({median:.2f} = undecided, clear)"
+            )
+        else:
+            self._ends = (f"faker {lo:.2f}", f"{hi:.2f} more real")
+            self._caption = (
+                f"probability a patch looks real, against this picture's median {median:.2f} "
+                "(clear)"
+            )
         self._show_caption()
 
     def _show_caption(self) -> None:
@@ -166,7 +176,10 @@ class OverlayPanel(QWidget):
         self.opacity_slider.setValue(80)
         self.opacity_slider.setFixedWidth(110)
         self.opacity_slider.setToolTip("Opacity of the overlay")
-        self.opacity_slider.valueChanged.connect(lambda v: self.opacityChanged.emit(v / 100.0))
+        self.opacity_slider.valueChanged.connect(self._on_opacity)
+        self._opacities = {VERDICTS: 80, PROBE: 80}
+        """Each overlay keeps its own opacity (percent): dimming the verdicts must not hide
+        the next probe."""
         self.legend = Legend()
         self.idle_label = QLabel(
             "Verdicts (V) show where the discriminator finds the picture fake or real; "
@@ -206,6 +219,13 @@ class OverlayPanel(QWidget):
         self.level_box.setEnabled(self.level_box.count() > 1)
         if mode != OFF:
             self.legend.set_scale(mode)
+            self.opacity_slider.setValue(self._opacities[mode])
+            self.opacityChanged.emit(self.opacity)
+
+    def _on_opacity(self, value: int) -> None:
+        if self.mode in self._opacities:
+            self._opacities[self.mode] = value
+        self.opacityChanged.emit(value / 100.0)
 
     def set_choices(
         self, branches: list[tuple[str, object]], levels: list[tuple[str, int]]

@@ -3,6 +3,7 @@ for a finished run) and a button that opens the run's folder."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -60,6 +61,14 @@ class RunsBar(QWidget):
         if keep is not None and (index := self.runs_box.findData(str(keep))) >= 0:
             self.runs_box.setCurrentIndex(index)
         self.runs_box.blockSignals(False)
+
+    def show_live_step(self, path: Path, step: int) -> None:
+        """The running run's line says the step it has reached (the folder knows only its
+        last checkpoint's)."""
+        info = self._runs.get(str(path))
+        index = self.runs_box.findData(str(path))
+        if info is not None and index >= 0 and step > info.step:
+            self.runs_box.setItemText(index, dataclasses.replace(info, step=step).summary())
 
     def select(self, path: Path) -> None:
         """Choose the run in `path` (listing the runs again when it is new): `selectionChanged`

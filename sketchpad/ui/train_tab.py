@@ -145,7 +145,7 @@ class TrainTab(QWidget):
         self.runs_bar.resumeClicked.connect(self.resume_training)
         self.runs_bar.folderClicked.connect(self.open_run_folder)
         self.runs_bar.selectionChanged.connect(self._on_run_chosen)
-        self.data_panel.specChanged.connect(lambda _spec: self._suggest_name())
+        self.data_panel.specChanged.connect(self._on_data_chosen)
         self.canvas_link.useModelRequested.connect(self.useModelRequested)
         self.canvas_link.restoreModelRequested.connect(self.restoreModelRequested)
         self.process.started.connect(self._on_process_started)
@@ -228,13 +228,23 @@ class TrainTab(QWidget):
         self.name_edit.clear()
         return self._launch(run_dir, args, f"Starting run {run_dir.name}")
 
+    def _on_data_chosen(self, spec: str) -> None:
+        self._suggest_name()
+        if (
+            spec
+            and not self.is_running()
+            and self.monitor.error_text().startswith("Training could not start: Choose the data")
+        ):
+            self.monitor.error_frame.hide()  # that problem is solved
+
     def suggested_name(self) -> str:
         """A new run's name when none is typed: after its data ("my-drawings 2" when
         "my-drawings" is taken)."""
         return runs.suggest_run_name(self.data_panel.spec())
 
     def _suggest_name(self) -> None:
-        self.name_edit.setPlaceholderText(self.suggested_name())
+        """The next run's name, greyed in the Name box; none while a run is going."""
+        self.name_edit.setPlaceholderText("" if self.is_running() else self.suggested_name())
 
     def show_selected_run(self) -> None:
         """Show the run chosen in the list as it is on disk: its data and settings on the
@@ -361,6 +371,7 @@ class TrainTab(QWidget):
         self.runs_bar.update_controls(idle)
         self.setup.set_editable(idle)
         self.name_edit.setEnabled(idle)
+        self._suggest_name()
         self.canvas_link.update_controls()
 
     def _on_event(self, event: events.Event) -> None:
@@ -381,6 +392,8 @@ class TrainTab(QWidget):
         self.monitor.show_event(event)
         if kind in ("start", "checkpoint"):
             self.refresh_runs(select=self.run_dir)
+        if kind == "step" and self.run_dir is not None:  # the runs list shows the step reached
+            self.runs_bar.show_live_step(self.run_dir, int(event["step"]))
         if kind in ("checkpoint", "done"):
             model = event["model"]
             self._update_controls()
