@@ -31,7 +31,9 @@ def test_a_stroke_produces_a_result(make_window, model_file, qtbot):
     assert frame.image.size().width() == R and w.result_view.image() is frame.image
     assert frame.job.sketch == w.canvas.image()
     assert "ms" in w.timing_label.text() and "fps" in w.timing_label.text()
-    assert w.draw_tab.variations_button.isVisibleTo(w)  # this model takes noise
+    assert (
+        w.draw_tab.variations_widget_action.isVisible()
+    )  # this model takes noise (on screen: below)
 
 
 def test_quick_strokes_run_few_jobs_and_the_last_sketch_wins(make_window, qtbot):
@@ -335,3 +337,22 @@ def test_save_dialogs_never_suggest_the_examples_folder(make_window, monkeypatch
     w.settings.last_folder = str(tmp_path)
     w.ask_save_path("Export result", "cat-result.png", "PNG (*.png)")
     assert offered[0] and "assets" not in offered[0] and offered[1] == str(tmp_path)
+
+
+def test_the_variations_button_is_on_screen_for_a_model_with_noise(make_window, qtbot, tmp_path):
+    from conftest import save_tiny_model
+
+    from models import GeneratorConfig
+
+    noisy = GeneratorConfig(resolution=32, base_width=4, max_width=8, depth=3, noise_channels=2)
+    w = make_window(save_tiny_model(tmp_path / "noisy.safetensors", noisy), show=True)
+    qtbot.waitExposed(w)
+    button = w.draw_tab.variations_button
+    assert button.isVisible()  # shown on screen, not only "visible to" its parent
+    corner = button.mapTo(w, button.rect().center())
+    assert w.childAt(corner) is button  # what a click there reaches
+    plain = GeneratorConfig(resolution=32, base_width=4, max_width=8, depth=3, noise_channels=0)
+    with qtbot.waitSignal(w.modelChanged, timeout=10_000):
+        w.open_model(save_tiny_model(tmp_path / "plain.safetensors", plain))
+    assert not w.model.takes_noise
+    qtbot.waitUntil(lambda: not button.isVisible(), timeout=2_000)  # no variations

@@ -100,7 +100,6 @@ class DrawTab(QWidget):
         self.variations_button = QPushButton("Variations")
         self.variations_button.setToolTip("Another picture of the same sketch (new noise)")
         self.variations_button.clicked.connect(self.variationRequested)
-        self.variations_button.setVisible(False)
         for w in (self.live_box, self.generate_button, self.variations_button):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
@@ -125,7 +124,9 @@ class DrawTab(QWidget):
         bar.addSeparator()
         bar.addWidget(self.live_box)
         bar.addWidget(self.generate_button)
-        bar.addWidget(self.variations_button)
+        # A widget in a tool bar is shown and hidden through the action addWidget returns.
+        self.variations_widget_action = bar.addWidget(self.variations_button)
+        self.variations_widget_action.setVisible(False)
         bar.addSeparator()
         bar.addAction(self.verdicts_action)
         bar.addAction(self.probe_action)
@@ -219,7 +220,7 @@ class DrawTab(QWidget):
         return self.live_box.isChecked()
 
     def set_takes_noise(self, takes_noise: bool) -> None:
-        self.variations_button.setVisible(takes_noise)
+        self.variations_widget_action.setVisible(takes_noise)
 
     # -- overlays ----------------------------------------------------------------------------
 

@@ -1,0 +1,141 @@
+"""Colour hints sampled from a training target, as a user dabs them on the canvas (the anchor:
+Zhang et al. 2017, "Real-Time User-Guided Image Colorization with Learned Deep Priors").
+
+A hint is a hint colour (3, R, R) in [-1, 1] and a hint mask (1, R, R) in {0, 1}: where the
+mask is 1 the user asked for that colour. The distribution, per training item:
+
+- the number of dabs is geometric on {0, 1, 2, ...}: P(n) = p (1 - p)^n with p = `p_none`
+  (0.35 by default, so about a third of the items have no hint and the model keeps working
+  without them; the mean is (1 - p) / p ≈ 1.9), capped at `max_dabs`;
+- each dab is a round blob (half of them; radius 2–5 px at 128 px) or a short stroke (a
+  random walk of 3–8 steps of 2–4 px, 1–3 px thick), sizes scaled with the resolution;
+- it is centred on a coloured pixel of the target (neither paper-white nor line-black),
+  chosen uniformly; where the target has none, there is no dab;
+- its colour is the target's mean colour under it, and its mask keeps only the coloured
+  pixels under it, so that a dab never paints over a line or the paper.
+
+Hints are sampled from the target after augmentation, so they move with it (rotation, scale,
+shift, flip). Every draw comes from the item's own generator (`hint_generator`, keyed by
+seed, epoch and index like the augmentation, but salted, so hints never change what the
+augmentation draws).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from sketchpad.errors import ConfigError
+
+PAPER_LEVEL = 0.92  # a pixel whose channels are all above this (in [0, 1]) is paper
+INK_LEVEL = 0.22  # and one whose channels are all below this is a line
+
+
+@dataclass(frozen=True)
+class HintConfig:
+    p_none: float = 0.35  # P(no dab); the dab count is geometric with this parameter
+    max_dabs: int = 32  # the most dabs one item gets
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.p_none <= 1.0:
+            raise ConfigError(f"hints p_none must be in (0, 1], got {self.p_none}")
+        if not 0 <= self.max_dabs <= 256:
+            raise ConfigError(f"hints max_dabs must be 0..256, got {self.max_dabs}")
+
+
+def hint_generator(seed: int, epoch: int, index: int) -> torch.Generator:
+    """The hints' own generator for one item in one epoch."""
+    digest = hashlib.blake2b(f"hints:{seed}:{epoch}:{index}".encode(), digest_size=8).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest, "little") & (2**63 - 1))
+
+
+def coloured_pixels(image: torch.Tensor) -> torch.Tensor:
+    """(R, R) bool: the pixels of `image` ((3, R, R) in [-1, 1]) that are neither paper nor
+    line, where a user would put a colour."""
+    rgb = (image + 1.0) / 2.0
+    paper = (rgb > PAPER_LEVEL).all(dim=0)
+    ink = (rgb < INK_LEVEL).all(dim=0)
+    return ~(paper | ink)
+
+
+def dab_count(generator: torch.Generator, config: HintConfig) -> int:
+    """Geometric on {0, 1, ...} with P(0) = p_none, by inversion of one uniform draw."""
+    u = float(torch.rand(1, generator=generator))
+    if config.p_none >= 1.0:
+        return 0
+    n = math.floor(math.log(max(1.0 - u, 1e-12)) / math.log(1.0 - config.p_none))
+    return min(n, config.max_dabs)
+
+
+def sample_hints(
+    image: torch.Tensor,
+    generator: torch.Generator,
+    config: HintConfig | None = None,
+    count: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(hint colour (3, R, R) in [-1, 1], 0 where no hint; hint mask (1, R, R)) for the target
+    `image` ((3, R, R) in [-1, 1]). `count` fixes the number of dabs (evaluation with N
+    hints) instead of drawing it."""
+    config = config or HintConfig()
+    size = image.shape[-1]
+    n = dab_count(generator, config) if count is None else count
+    colour = torch.zeros_like(image)
+    mask = torch.zeros(1, size, size, dtype=image.dtype)
+    allowed = coloured_pixels(image)
+    where = allowed.flatten().nonzero().flatten()
+    unit = size / 128.0
+    yy, xx = torch.meshgrid(
+        torch.arange(size, dtype=torch.float32),
+        torch.arange(size, dtype=torch.float32),
+        indexing="ij",
+    )
+    for _ in range(n):
+        u = torch.rand(8, generator=generator).tolist()  # fixed draws per dab, used or not
+        if where.numel() == 0:
+            continue
+        centre = int(where[min(int(u[0] * where.numel()), where.numel() - 1)])
+        cy, cx = float(centre // size), float(centre % size)
+        if u[1] < 0.5:  # a blob
+            radius = (2.0 + 3.0 * u[2]) * unit
+            footprint = (yy - cy) ** 2 + (xx - cx) ** 2 <= radius**2
+        else:  # a short stroke: a random walk of thick dots
+            steps = 3 + int(u[3] * 6)
+            length = (2.0 + 2.0 * u[4]) * unit
+            radius = (0.5 + 1.0 * u[5]) * unit
+            heading = 2 * math.pi * u[6]
+            footprint = torch.zeros(size, size, dtype=torch.bool)
+            turns = torch.randn(steps, generator=generator).tolist()
+            y, x = cy, cx
+            for turn in turns:
+                footprint |= (yy - y) ** 2 + (xx - x) ** 2 <= max(radius, 0.75) ** 2
+                heading += 0.5 * turn
+                y, x = y + length * math.sin(heading), x + length * math.cos(heading)
+        footprint &= allowed
+        if not footprint.any():
+            continue
+        mean = image[:, footprint].mean(dim=1)  # (3,): the target's local colour
+        colour[:, footprint] = mean[:, None]
+        mask[0, footprint] = 1.0
+    return colour, mask
+
+
+def hint_input(colour: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The (4, R, R) hint channels a generator takes: colour, then mask."""
+    return torch.cat([colour * mask, mask])
+
+
+def resize_hints(
+    colour: torch.Tensor, mask: torch.Tensor, size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hints at another resolution: the mask by area (a hint covers at least half the pixel),
+    the colour averaged over the hinted part only."""
+    if colour.shape[-1] == size:
+        return colour, mask
+    m = F.interpolate(mask[None], size=(size, size), mode="area")[0]
+    c = F.interpolate((colour * mask)[None], size=(size, size), mode="area")[0]
+    keep = (m >= 0.5).to(mask.dtype)
+    return c / m.clamp_min(1e-6) * keep, keep
