@@ -220,7 +220,7 @@ class Engine:
             wanted = [i for i, r in enumerate(requests) if r.want_verdicts]
             if wanted and self.has_discriminator:
                 t = time.perf_counter()
-                maps = self._verdicts(sketch[wanted], fake[wanted], batch=True)
+                maps = self._verdicts(sketch[wanted], fake[wanted])
                 for i, v in zip(wanted, maps, strict=True):
                     verdicts[i] = v
                 timings["discriminator"] = (time.perf_counter() - t) * 1000.0
@@ -247,7 +247,7 @@ class Engine:
             verdicts = None
             if request.want_verdicts and self.has_discriminator:
                 t = time.perf_counter()
-                verdicts = self._verdicts(sketch, fake)
+                verdicts = self._verdicts(sketch, fake)[0]
                 timings["discriminator"] = (time.perf_counter() - t) * 1000.0
             attention = None
             if request.probe is not None:
@@ -258,20 +258,18 @@ class Engine:
         timings["total"] = (time.perf_counter() - start) * 1000.0
         return Result(request.request_id, image, verdicts, attention, timings)
 
-    def _verdicts(self, sketch: torch.Tensor, fake: torch.Tensor, batch: bool = False):
-        """The verdict maps of picture 0 (`Verdicts`), or with `batch` of every picture in
-        the batch (a list of `Verdicts`)."""
+    def _verdicts(self, sketch: torch.Tensor, fake: torch.Tensor) -> list[Verdicts]:
+        """The verdict maps of every picture in the batch."""
         if self._discriminator is None:
             assert self.model.discriminator is not None
             self._discriminator = _runtime_copy(self.model.discriminator, self.precision)
         logits = self._discriminator(sketch, fake)
         names = self._discriminator.branch_names(self.model.resolution)
         probs = [torch.sigmoid(l[:, 0].float()).cpu().numpy() for l in logits]  # (B, h, w) each
-        per_picture = [
+        return [
             [(name, p[b]) for name, p in zip(names, probs, strict=True)]
             for b in range(sketch.shape[0])
         ]
-        return per_picture if batch else per_picture[0]
 
     def _to_device(self, x: torch.Tensor, precision: Precision) -> torch.Tensor:
         x = x.to(precision.device, precision.dtype)

@@ -105,14 +105,7 @@ class RemoteEngine:
         self.branches = [
             Branch(
                 str(b["label"]),
-                ReceptiveField(
-                    int(b["field"]["size"]),
-                    int(b["field"]["jump"]),
-                    float(b["field"]["start"]),
-                    tuple(int(v) for v in b["field"]["output_size"]),
-                    tuple(int(v) for v in b["field"]["input_size"]),
-                    tuple(int(v) for v in b["field"]["per_layer"]),
-                ),
+                _receptive_field(b["field"]),
             )
             for b in hello["branches"]
         ]
@@ -190,3 +183,15 @@ def health(url: str, token: str) -> dict:
             return json.loads(r.read(1024 * 1024))
     except OSError as exc:
         raise RemoteError(f"cannot ask {parts.hostname} for its health ({exc})") from None
+
+
+def _receptive_field(d: dict) -> ReceptiveField:
+    """A branch's receptive field from the server's hello (JSON lists back to tuples)."""
+    return ReceptiveField(
+        size=int(d["size"]),
+        jump=int(d["jump"]),
+        start=float(d["start"]),
+        output_size=tuple(int(v) for v in d["output_size"]),
+        input_size=tuple(int(v) for v in d["input_size"]),
+        per_layer=tuple(int(v) for v in d["per_layer"]),
+    )

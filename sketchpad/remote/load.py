@@ -35,9 +35,8 @@ class ClientLog:
     batch_sizes: list[int] = field(default_factory=list)
 
 
-def stroke_frames(resolution: int, frames: int, seed: int) -> list[bytes]:
-    """A stroke growing frame by frame (a random walk of 3 px dabs), as encoded snapshots
-    without ids: each call site adds its own header."""
+def stroke_frames(resolution: int, frames: int, seed: int) -> list[np.ndarray]:
+    """A stroke growing frame by frame (a random walk of 3 px dabs): (R, R) ink snapshots."""
     rng = np.random.default_rng(seed)
     ink = np.zeros((resolution, resolution), np.float32)
     y, x = rng.uniform(0.2, 0.8, 2) * resolution

@@ -119,9 +119,7 @@ def _field(header: dict, name: str, kinds: tuple[type, ...], optional: bool = Fa
     value = header.get(name)
     if value is None and optional:
         return None
-    if isinstance(value, bool) and bool not in kinds:
-        raise ProtocolError(f"'{name}' must be {' or '.join(k.__name__ for k in kinds)}")
-    if not isinstance(value, kinds):
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
         raise ProtocolError(f"'{name}' must be {' or '.join(k.__name__ for k in kinds)}")
     return value
 

@@ -13,6 +13,7 @@ The log names connections, never what they draw.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import ssl
@@ -67,7 +68,6 @@ class ServerStats:
     batches: int = 0
     snapshots: int = 0
     largest_batch: int = 0
-    model_calls: list[int] = field(default_factory=list)  # batch sizes, in order (last 1000)
 
 
 class GeneratorServer:
@@ -141,7 +141,9 @@ class GeneratorServer:
             "inputs": list(protocol.INPUT_KINDS),
             "takes_noise": e.takes_noise,
             "has_discriminator": e.has_discriminator,
-            "branches": [{"label": b.label, "field": _field_dict(b.field)} for b in e.branches],
+            "branches": [
+                {"label": b.label, "field": dataclasses.asdict(b.field)} for b in e.branches
+            ],
             "attention_levels": list(e.attention_levels),
             "device": e.describe(),
             "gpu": gpu,
@@ -301,8 +303,6 @@ class GeneratorServer:
         s.batches += 1
         s.snapshots += n
         s.largest_batch = max(s.largest_batch, n)
-        s.model_calls.append(n)
-        del s.model_calls[:-1000]
 
     def _send(self, slot: Slot, message: bytes | str) -> None:
         if slot.connection not in self._slots:
@@ -331,17 +331,6 @@ def _encode(result: Result, batch_size: int, png: bool) -> bytes:
         batch_size,
         png=png,
     )
-
-
-def _field_dict(f) -> dict:
-    return {
-        "size": f.size,
-        "jump": f.jump,
-        "start": f.start,
-        "output_size": list(f.output_size),
-        "input_size": list(f.input_size),
-        "per_layer": list(f.per_layer),
-    }
 
 
 def _peer(connection: ServerConnection) -> str:

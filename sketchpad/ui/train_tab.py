@@ -76,6 +76,8 @@ class TrainTab(QWidget):
 
         self.process = TrainerProcess(self)
         self.data_panel = DataPanel()
+        self._asked_for_data = False
+        """Start was refused for want of data, and that error is on show."""
         self.start_panel = StartingPointPanel(current_model)
         self.settings_panel = SettingsPanel()
         self.setup = RunSetup(self.data_panel, self.start_panel, self.settings_panel)
@@ -221,6 +223,7 @@ class TrainTab(QWidget):
         if not self.data_panel.spec():
             message = "Choose the data to train on (Data, at the top left)."
             self.monitor.show_error(RunEnd("failed", message))
+            self._asked_for_data = True  # choosing the data takes this error away
             return False
         args = self.trainer_args()
         name = name or self.name_edit.text().strip() or self.suggested_name()
@@ -230,11 +233,8 @@ class TrainTab(QWidget):
 
     def _on_data_chosen(self, spec: str) -> None:
         self._suggest_name()
-        if (
-            spec
-            and not self.is_running()
-            and self.monitor.error_text().startswith("Training could not start: Choose the data")
-        ):
+        if spec and self._asked_for_data:
+            self._asked_for_data = False
             self.monitor.error_frame.hide()  # that problem is solved
 
     def suggested_name(self) -> str:
