@@ -30,6 +30,8 @@ MAX_RESOLUTION = 2048
 OBJECTIVES = ("vanilla", "lsgan", "hinge", "wgangp")
 GENERATOR_ARCHS = ("mru", "unet")
 DISCRIMINATOR_ARCHS = ("patch", "multiscale", "shared_trunk")
+HINT_CHANNELS = 4
+"""Colour hints: the hint colour (3 channels, multiplied by the mask) and the hint mask."""
 UNET_MIN_DEPTH = 5
 """pix2pix's U-Net has five levels of fixed widths (ngf·1, 2, 4, 8, 8) before the repeated ones."""
 
@@ -52,6 +54,7 @@ class GeneratorConfig:
         "depth": Limits(1, 10, integer=True),
         "attention_reduction": Limits(1, 64, integer=True),
         "noise_channels": Limits(0, 64, integer=True),
+        "hint_channels": Limits(0, 8, integer=True),
     }
 
     arch: str = "mru"
@@ -76,6 +79,8 @@ class GeneratorConfig:
     """Query/key channels are the level's channels divided by this."""
     noise_channels: int = 0
     """Extra input channels of random noise (0: none)."""
+    hint_channels: int = 0
+    """Colour-hint channels fed beside the sketch at every scale: 0 (none) or 4 (colour, mask)."""
     dropout: bool = False
     """Dropout in the decoder, as pix2pix uses for its noise."""
 
@@ -87,6 +92,11 @@ class GeneratorConfig:
             "resolution",
             f"{self.resolution} is not divisible by 2^depth = {2**self.depth}; "
             f"use a multiple of {2**self.depth} or a smaller depth",
+        )
+        check.require(
+            self.hint_channels in (0, HINT_CHANNELS),
+            "hint_channels",
+            f"is {self.hint_channels}; use 0 (no colour hints) or {HINT_CHANNELS} (colour + mask)",
         )
         object.__setattr__(self, "attention_levels", tuple(self.attention_levels))
         for level in self.attention_levels:
@@ -121,6 +131,21 @@ class GeneratorConfig:
         return cls(
             arch="unet", resolution=2**depth, depth=depth, base_width=ngf, attention_levels=()
         )
+
+    @property
+    def condition_channels(self) -> int:
+        """Channels of what the generator is conditioned on at every scale: sketch + hints."""
+        return self.in_channels + self.hint_channels
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """What the generator takes, in words a model file records: ink, hints, noise."""
+        names = ["ink"]
+        if self.hint_channels:
+            names.append("hints")
+        if self.noise_channels and self.arch == "mru":
+            names.append("noise")
+        return tuple(names)
 
     def width(self, level: int) -> int:
         """MRU generator: channels at `level` (resolution / 2^level)."""
@@ -200,6 +225,7 @@ class LossConfig:
         "l1_weight": Limits(0, 10_000),
         "feature_matching_weight": NON_NEGATIVE,
         "gp_weight": NON_NEGATIVE,
+        "mode_seeking_weight": NON_NEGATIVE,
     }
 
     objective: str = "hinge"
@@ -210,6 +236,9 @@ class LossConfig:
     """Weight of discriminator feature matching (0: off)."""
     gp_weight: float = 10.0
     """Weight of the gradient penalty (wgangp only)."""
+    mode_seeking_weight: float = 1.0
+    """Weight of MSGAN's mode-seeking term, so that other noise gives other pictures
+    (generators with noise only; 0: off)."""
 
     def __post_init__(self) -> None:
         FieldChecks(self).table(self.LIMITS, self.CHOICES)

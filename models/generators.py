@@ -20,6 +20,21 @@ def sketch_pyramid(sketch: torch.Tensor, levels: int) -> list[torch.Tensor]:
     return pyramid
 
 
+def with_hints(sketch: torch.Tensor, hints: torch.Tensor | None, channels: int) -> torch.Tensor:
+    """The generator's condition: the sketch, then `channels` hint channels (zeros: no hint).
+    Hints given to a generator without hint inputs are ignored."""
+    if not channels:
+        return sketch
+    if hints is None:
+        hints = sketch.new_zeros(sketch.shape[0], channels, *sketch.shape[-2:])
+    elif hints.shape[1] != channels or hints.shape[-2:] != sketch.shape[-2:]:
+        raise ValueError(
+            f"hints of shape {tuple(hints.shape)} do not match the sketch {tuple(sketch.shape)} "
+            f"with {channels} hint channels"
+        )
+    return torch.cat([sketch, hints.to(sketch.dtype)], dim=1)
+
+
 class MRUGenerator(nn.Module):
     """Encoder–decoder of MRUs. The sketch is fed in at every scale; U-Net skips join matching
     scales; CSAM blocks follow the decoder units at `config.attention_levels`; tanh RGB out.
@@ -34,7 +49,7 @@ class MRUGenerator(nn.Module):
             raise ValueError(f"MRUGenerator needs arch='mru', got {config.arch!r}")
         self.config = config
         width, depth, norm = config.width, config.depth, config.norm
-        sketch_channels = config.in_channels
+        sketch_channels = config.condition_channels  # the sketch and the hints, at every scale
         self.stem = nn.Conv2d(sketch_channels, width(0), 3, 1, 1)
         self.encoder = nn.ModuleList(
             MaskedResidualUnit(width(level), width(level + 1), sketch_channels, stride=2, norm=norm)
@@ -59,8 +74,13 @@ class MRUGenerator(nn.Module):
         )
         self.head = nn.Conv2d(width(0) + sketch_channels, config.out_channels, 3, 1, 1)
 
-    def forward(self, sketch: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
-        return self.forward_with_attention(sketch, noise)[0]
+    def forward(
+        self,
+        sketch: torch.Tensor,
+        noise: torch.Tensor | None = None,
+        hints: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        return self.forward_with_attention(sketch, noise, hints=hints)[0]
 
     def noise_shape(self, batch: int) -> tuple[int, int, int, int]:
         side = self.config.resolution // 2**self.config.depth
@@ -71,11 +91,14 @@ class MRUGenerator(nn.Module):
         sketch: torch.Tensor,
         noise: torch.Tensor | None = None,
         probe: tuple[float, float] | None = None,
+        hints: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
         """Returns (image, {level: weights}). With `probe` = (y, x) in [0, 1) image fractions,
         weights[level] is (B, H_l, W_l): where the attention at that level looked when it made
-        the feature at the probed position. Without a probe the dict is empty."""
+        the feature at the probed position. Without a probe the dict is empty. `hints`
+        (B, hint_channels, R, R) joins the sketch at every scale (None: no hint)."""
         depth = self.config.depth
+        sketch = with_hints(sketch, hints, self.config.hint_channels)
         x = self.stem(sketch)
         # in x's layout once here: the pooled levels keep it, so no unit has to convert its own
         pyramid = sketch_pyramid(sketch_like(sketch, x), depth)
@@ -174,11 +197,16 @@ class UNetGenerator(nn.Module):
         block = _UNetBlock(ngf * 2, ngf * 4, submodule=block, norm=norm)
         block = _UNetBlock(ngf, ngf * 2, submodule=block, norm=norm)
         self.model = _UNetBlock(
-            config.out_channels, ngf, config.in_channels, block, outermost=True, norm=norm
+            config.out_channels, ngf, config.condition_channels, block, outermost=True, norm=norm
         )
 
-    def forward(self, sketch: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
-        return self.model(sketch)
+    def forward(
+        self,
+        sketch: torch.Tensor,
+        noise: torch.Tensor | None = None,
+        hints: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        return self.model(with_hints(sketch, hints, self.config.hint_channels))
 
-    def forward_with_attention(self, sketch, noise=None, probe=None):
-        return self.model(sketch), {}
+    def forward_with_attention(self, sketch, noise=None, probe=None, hints=None):
+        return self.forward(sketch, noise, hints), {}

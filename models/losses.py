@@ -105,3 +105,18 @@ def feature_matching_loss(
         terms = [F.l1_loss(f.float(), r.detach().float()) for r, f in zip(real, fake, strict=True)]
         per_output.append(torch.stack(terms).mean())
     return torch.stack(per_output).mean()
+
+
+def mode_seeking_loss(
+    fake_a: torch.Tensor,
+    fake_b: torch.Tensor,
+    noise_a: torch.Tensor,
+    noise_b: torch.Tensor,
+    eps: float = 1e-5,
+) -> torch.Tensor:
+    """MSGAN's mode-seeking term (Mao et al., CVPR 2019): the reciprocal of how far apart two
+    pictures of one condition are, per unit of distance between their noises. Minimising it
+    pushes different noise to different pictures; L1 and the hints keep what they fix."""
+    pictures = (fake_a - fake_b).abs().mean(dim=(1, 2, 3))  # (B,)
+    noises = (noise_a - noise_b).abs().mean(dim=(1, 2, 3))  # (B,)
+    return (1.0 / (pictures / noises + eps)).mean()

@@ -52,6 +52,20 @@ class LoadedModel:
     def resolution(self) -> int:
         return self.generator_config.resolution
 
+    @property
+    def takes_hints(self) -> bool:
+        """The generator has colour-hint inputs (older model files do not)."""
+        return self.generator_config.hint_channels > 0
+
+    @property
+    def takes_noise(self) -> bool:
+        return self.generator_config.noise_channels > 0 and self.generator_config.arch == "mru"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """What the generator takes: ("ink",), plus "hints" and "noise" where it has them."""
+        return self.generator_config.inputs
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that a crash at any moment leaves the old file or the new one,

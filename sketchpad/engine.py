@@ -22,6 +22,7 @@ from torch import nn
 
 from models import receptive_fields
 from sketchpad.checkpoint import LoadedModel
+from sketchpad.data.hints import fit_hints
 from sketchpad.devices import (
     Precision,
     choose_precision,
@@ -42,13 +43,16 @@ R = TypeVar("R")
 class Request:
     """One generation. `sketch` is a (1, R, R) ink snapshot (1 = ink, 0 = paper) that nobody
     changes afterwards. `probe` = (y, x) image fractions asks for the attention weights there;
-    `seed` fixes the noise of a model that takes noise (None: fresh noise)."""
+    `seed` fixes the noise of a model that takes noise (None: fresh noise). `hints` is a
+    (4, H, W) colour-hint snapshot (`sketchpad.data.hints.hint_input`: colour × mask in
+    [-1, 1], then the mask), any square size; None, or a model without hint inputs: no hint."""
 
     request_id: int
     sketch: torch.Tensor
     want_verdicts: bool = False
     probe: tuple[float, float] | None = None
     seed: int | None = None
+    hints: torch.Tensor | None = None
 
 
 @dataclass
@@ -137,7 +141,11 @@ class Engine:
         r = self.model.resolution
         sketch = torch.zeros(1, self.model.generator_config.in_channels, r, r)
         with torch.inference_mode():
-            generator(self._to_device(sketch, precision), self._noise(1, None, precision))
+            generator(
+                self._to_device(sketch, precision),
+                self._noise(1, None, precision),
+                self._hints([None], precision),
+            )
 
     def describe(self) -> str:
         """The device in words for the status bar, e.g. "CPU, 2 threads, bf16"."""
@@ -155,7 +163,11 @@ class Engine:
 
     @property
     def takes_noise(self) -> bool:
-        return self.model.generator_config.noise_channels > 0
+        return self.model.takes_noise
+
+    @property
+    def takes_hints(self) -> bool:
+        return self.model.takes_hints
 
     @property
     def has_discriminator(self) -> bool:
@@ -213,7 +225,8 @@ class Engine:
             noise = None
             if self.takes_noise:  # one noise map per request, from its own seed
                 noise = torch.cat([self._noise(1, r.seed, precision) for r in requests])
-            fake = self._generator(sketch, noise)  # (B, 3, R, R)
+            hints = self._hints([r.hints for r in requests], precision)
+            fake = self._generator(sketch, noise, hints)  # (B, 3, R, R)
             images = [tensor_to_rgb(f) for f in fake]
             timings["generator"] = (time.perf_counter() - start) * 1000.0
             verdicts: list[Verdicts | None] = [None] * len(requests)
@@ -238,10 +251,13 @@ class Engine:
         with torch.inference_mode():
             sketch = self._to_device(request.sketch[None], precision)  # (1, 1, R, R)
             noise = self._noise(1, request.seed, precision)
+            hints = self._hints([request.hints], precision)
             if request.probe is not None:
-                fake, weights = self._generator.forward_with_attention(sketch, noise, request.probe)
+                fake, weights = self._generator.forward_with_attention(
+                    sketch, noise, request.probe, hints=hints
+                )
             else:
-                fake, weights = self._generator(sketch, noise), {}
+                fake, weights = self._generator(sketch, noise, hints), {}
             image = tensor_to_rgb(fake[0])  # waits for the device
             timings["generator"] = (time.perf_counter() - start) * 1000.0
             verdicts = None
@@ -276,6 +292,17 @@ class Engine:
         if precision.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
+
+    def _hints(
+        self, snapshots: list[torch.Tensor | None], precision: Precision
+    ) -> torch.Tensor | None:
+        """(B, 4, R, R) hint channels at the model's resolution (zeros for a request without
+        hints); None for a model without hint inputs."""
+        if not self.takes_hints:
+            return None
+        r = self.model.resolution
+        hints = torch.stack([fit_hints(h, r) for h in snapshots])
+        return self._to_device(hints, precision)
 
     def _noise(self, batch: int, seed: int | None, precision: Precision) -> torch.Tensor | None:
         """Noise maps for a model that takes them, drawn on the CPU so that one seed gives the

@@ -17,6 +17,7 @@ from sketchpad.data.base import (
     summarize_skipped,
 )
 from sketchpad.data.folders import reason_of
+from sketchpad.data.hints import HintConfig, hint_generator, hint_input, sample_hints
 from sketchpad.data.splits import count_splits, select_split
 from sketchpad.errors import DataError
 
@@ -25,7 +26,9 @@ DEFAULT_MEMORY_BYTES = 512 * 2**20
 
 
 class PairDataset(Dataset):
-    """Items are dicts: sketch (1, R, R) float ink, image (3, R, R) float in [-1, 1], name str.
+    """Items are dicts: sketch (1, R, R) float ink, image (3, R, R) float in [-1, 1], name str,
+    and with `hints` a HintConfig, hints (4, R, R): colour hints sampled from the augmented
+    target (`sketchpad.data.hints`), so they move with the augmentation.
 
     Augmentation depends only on (seed, epoch, index): call `set_epoch` at each epoch. A file
     that fails to load is recorded in the source's `skipped` and replaced by the next usable
@@ -48,8 +51,10 @@ class PairDataset(Dataset):
         detection: str | None = None,
         memory_bytes: int = DEFAULT_MEMORY_BYTES,
         warn: bool = True,
+        hints: HintConfig | None = None,
     ) -> None:
         self.source = source
+        self.hints = hints
         self.kind = source.kind
         self.root: Path | None = source.root
         self.credit = source.credit
@@ -80,7 +85,13 @@ class PairDataset(Dataset):
         """(file, reason) for every file left out: when listed, and when loading failed."""
         return list(self.source.skipped)
 
-    def with_split(self, split: str, *, augment: AugmentConfig | None = None) -> PairDataset:
+    def with_split(
+        self,
+        split: str,
+        *,
+        augment: AugmentConfig | None = None,
+        hints: HintConfig | None = None,
+    ) -> PairDataset:
         """Another split of the same source, which is not listed (nor warned about) again."""
         return PairDataset(
             self.source,
@@ -92,6 +103,7 @@ class PairDataset(Dataset):
             detection=self.detection,
             memory_bytes=self.memory_bytes,
             warn=self.warn,
+            hints=hints,
         )
 
     def set_epoch(self, epoch: int) -> None:
@@ -107,7 +119,17 @@ class PairDataset(Dataset):
         if self.augment.enabled:
             generator = pair_generator(self.seed, self.epoch, index)
             sketch, image = augment_pair(sketch, image, self.augment, generator)
-        return {"sketch": sketch, "image": image, "name": self.items[position].name}
+        item: dict[str, torch.Tensor | str] = {
+            "sketch": sketch,
+            "image": image,
+            "name": self.items[position].name,
+        }
+        if self.hints is not None:
+            colour, mask = sample_hints(
+                image, hint_generator(self.seed, self.epoch, index), self.hints
+            )
+            item["hints"] = hint_input(colour, mask)
+        return item
 
     def _load_usable(self, index: int) -> tuple[int, torch.Tensor, torch.Tensor]:
         n = len(self.items)

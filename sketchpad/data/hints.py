@@ -26,9 +26,12 @@ import hashlib
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
+from models.config import HINT_CHANNELS
 from sketchpad.errors import ConfigError
 
 PAPER_LEVEL = 0.92  # a pixel whose channels are all above this (in [0, 1]) is paper
@@ -139,3 +142,62 @@ def resize_hints(
     c = F.interpolate((colour * mask)[None], size=(size, size), mode="area")[0]
     keep = (m >= 0.5).to(mask.dtype)
     return c / m.clamp_min(1e-6) * keep, keep
+
+
+def fit_hints(hints: torch.Tensor | None, size: int) -> torch.Tensor:
+    """(4, size, size) hint channels from a (4, H, W) snapshot of any square size (None: no
+    hint, zeros). Anything but four finite channels is a ValueError that says what it got."""
+    if hints is None:
+        return torch.zeros(HINT_CHANNELS, size, size)
+    if hints.dim() != 3 or hints.shape[0] != HINT_CHANNELS or hints.shape[1] != hints.shape[2]:
+        raise ValueError(
+            f"hints must be ({HINT_CHANNELS}, N, N) (colour × mask, then mask), "
+            f"got {tuple(hints.shape)}"
+        )
+    hints = hints.float()
+    if not torch.isfinite(hints).all():
+        raise ValueError("hints hold NaN or infinite values")
+    mask = hints[3:].clamp(0.0, 1.0)
+    colour = hints[:3].clamp(-1.0, 1.0)
+    if hints.shape[-1] != size:
+        covered = mask > 0
+        plain = torch.where(covered, colour / mask.clamp_min(1e-6), torch.zeros_like(colour))
+        plain, mask = resize_hints(plain.clamp(-1.0, 1.0), mask, size)
+        colour = plain * mask
+    return torch.cat([colour, mask])
+
+
+def hints_from_rgba(picture: Image.Image | np.ndarray, resolution: int) -> torch.Tensor:
+    """The (4, R, R) hint channels of an RGBA picture (a PIL image of any mode or an (H, W, 4)
+    uint8 array) of any size, padded to a square with transparency and resized: where alpha is
+    at least half, the pixel's RGB is a hint colour; elsewhere there is no hint."""
+    if isinstance(picture, np.ndarray):
+        if picture.ndim != 3 or picture.shape[2] != 4 or picture.dtype != np.uint8:
+            raise ValueError(f"hints must be an (H, W, 4) uint8 array, got {picture.shape}")
+        rgba = picture
+    else:
+        rgba = np.asarray(picture.convert("RGBA"))
+    h, w = rgba.shape[:2]
+    if h < 1 or w < 1:
+        raise ValueError("the hint picture is empty")
+    side = max(h, w)
+    if (h, w) != (side, side):  # centred like the sketch (sketch.pad_to_square)
+        square = np.zeros((side, side, 4), dtype=np.uint8)
+        top, left = (side - h) // 2, (side - w) // 2
+        square[top : top + h, left : left + w] = rgba
+        rgba = square
+    t = torch.from_numpy(np.ascontiguousarray(rgba)).permute(2, 0, 1).float() / 255.0
+    mask = (t[3:] >= 0.5).float()
+    colour = (t[:3] * 2.0 - 1.0) * mask
+    return fit_hints(torch.cat([colour, mask]), resolution)
+
+
+def rgba_from_hints(hints: torch.Tensor) -> np.ndarray:
+    """(R, R, 4) uint8: the hint colours, opaque where hinted and transparent elsewhere (the
+    inverse of `hints_from_rgba` at the same size)."""
+    colour, mask = hints[:3].float(), hints[3:].float().clamp(0.0, 1.0)
+    plain = torch.where(mask > 0, colour / mask.clamp_min(1e-6), torch.zeros_like(colour))
+    rgb = ((plain.clamp(-1.0, 1.0) + 1.0) * 127.5).round()
+    alpha = (mask >= 0.5).float() * 255.0
+    out = torch.cat([rgb * (alpha > 0), alpha]).permute(1, 2, 0)
+    return out.to(torch.uint8).numpy()

@@ -22,6 +22,7 @@ from sketchpad.data.folders import (
     has_subfolder,
     list_files,
 )
+from sketchpad.data.hints import HintConfig
 from sketchpad.data.lines import LineParams
 from sketchpad.data.openmoji import OpenMojiSource, ProgressFn
 from sketchpad.data.splits import SPLIT_CHOICES
@@ -109,8 +110,10 @@ def open_source(
     line_params: LineParams | None = None,
     progress: ProgressFn | None = None,
     warn: bool = True,
+    hints: HintConfig | None = None,
 ) -> PairDataset:
-    """Open a `--data SPEC` as a dataset of one split; augment=None means no augmentation.
+    """Open a `--data SPEC` as a dataset of one split; augment=None means no augmentation;
+    `hints` samples colour hints for each item (see `PairDataset`).
     Another split of the same data: `dataset.with_split(...)`, which reads no file again.
 
     `progress(done, total)` is called while OpenMoji renders (first use at a resolution only).
@@ -140,6 +143,7 @@ def open_source(
         detected=parsed.detected,
         detection=parsed.detection,
         warn=warn,
+        hints=hints,
     )
 
 

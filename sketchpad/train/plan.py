@@ -18,8 +18,15 @@ from sketchpad.train.run_folder import RunFolder, SavedState
 
 
 def config_for_init(config: TrainConfig, model: LoadedModel) -> TrainConfig:
-    """Fine-tuning keeps the model file's networks and resolution."""
+    """Fine-tuning keeps the model file's networks and resolution, and adds the inputs the
+    run asks for that the model lacks (colour hints, noise: `models.grow`)."""
     g = model.generator_config
+    wanted = config.generator
+    g = replace(
+        g,
+        hint_channels=max(g.hint_channels, wanted.hint_channels),
+        noise_channels=max(g.noise_channels, wanted.noise_channels) if g.arch == "mru" else 0,
+    )
     d = model.discriminator_config
     if d is None:
         d = replace(config.discriminator, resolution=g.resolution)

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from models import build_discriminator, build_generator
+from models.grow import load_grown
 from sketchpad.checkpoint import save_model
 from sketchpad.devices import (
     Precision,
@@ -107,7 +108,10 @@ class TrainingRun:
         g = build_generator(config.generator)
         d = build_discriminator(config.discriminator)
         if plan.init_model is not None:
-            g.load_state_dict(plan.init_model.generator.state_dict())
+            grown = load_grown(g, plan.init_model.generator.state_dict())
+            if grown:
+                takes = ", ".join(config.generator.inputs)
+                self.log("info", f"the generator now takes {takes} (new inputs start at zero)")
             if plan.init_model.discriminator is not None:
                 d.load_state_dict(plan.init_model.discriminator.state_dict())
             self.log("info", f"fine-tuning from {Path(options['init']).name}")

@@ -26,7 +26,10 @@ class RunData:
         self.config = config
         self.dist = dist
         c = config
-        still = replace(c.augment, flip=False, affine=False, thickness=False, dropout=False)
+        # validation pairs as drawn, in the data's encoding, without hints
+        moving = [name for name in c.augment.SWITCHES if name != "distance_field"]
+        still = replace(c.augment, **dict.fromkeys(moving, False))
+        self.hinted = c.generator.hint_channels > 0
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DataWarning)
             train_set = open_source(
@@ -36,6 +39,7 @@ class RunData:
                 direction=c.direction,
                 augment=c.augment,
                 seed=c.seed,
+                hints=c.augment.hint_config() if self.hinted else None,
             )
             val_set = train_set.with_split("val", augment=still)  # no second scan or warning
         for w in caught:
@@ -64,9 +68,11 @@ class RunData:
         start = (k * w + self.dist.rank) * b
         return order[start : start + b].tolist()
 
-    def load_batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def load_batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(sketches, targets, hints or None) of this rank's items at `step`."""
         self.train_set.set_epoch(self.epoch_of(step))
         items = [self.train_set[i] for i in self.indices(step)]
-        return torch.stack([it["sketch"] for it in items]), torch.stack(
-            [it["image"] for it in items]
-        )
+        sketch = torch.stack([it["sketch"] for it in items])
+        image = torch.stack([it["image"] for it in items])
+        hints = torch.stack([it["hints"] for it in items]) if self.hinted else None
+        return sketch, image, hints

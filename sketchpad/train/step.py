@@ -120,11 +120,18 @@ class GanStep:
             return 1.0
         return max(0.0, 1.0 - (step - start) / max(1.0, c.steps - start))
 
-    def train_step(self, sketch: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
-        """One D update and one G update on a batch; returns the loss terms."""
+    def train_step(
+        self, sketch: torch.Tensor, real: torch.Tensor, hints: torch.Tensor | None = None
+    ) -> dict[str, float]:
+        """One D update and one G update on a batch (`hints`: the generator's colour-hint
+        channels, for a generator that takes them); returns the loss terms. The discriminator
+        judges the picture against the sketch alone."""
         lc = self.config.loss
         sketch = sketch.to(self.device).contiguous(memory_format=self.memory_format)
         real = real.to(self.device).contiguous(memory_format=self.memory_format)
+        if hints is not None:
+            hints = hints.to(self.device).contiguous(memory_format=self.memory_format)
+        noise = self._noise(sketch.shape[0])
         factor = self.lr_factor(self.step)
         for opt, lr in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
             for group in opt.param_groups:
@@ -132,7 +139,7 @@ class GanStep:
 
         # D phase
         with self.precision.autocast():
-            fake = self.g(sketch)
+            fake = self.g(sketch, noise, hints)
             d_real = self.d(sketch, real)
             d_fake = self.d(sketch, fake.detach())
         loss_real = losses.d_loss_real(lc.objective, d_real)
@@ -164,7 +171,17 @@ class GanStep:
             if want_fm
             else torch.zeros((), device=self.device)
         )
-        loss_g = g_adv + g_l1 + g_fm
+        g_ms = torch.zeros((), device=self.device)
+        if noise is not None and lc.mode_seeking_weight > 0:
+            # MSGAN: the first half of the batch again, with other noise
+            half = max(1, sketch.shape[0] // 2)
+            other = self._noise(half)
+            with self.precision.autocast():
+                fake_b = self.g(sketch[:half], other, None if hints is None else hints[:half])
+            g_ms = lc.mode_seeking_weight * losses.mode_seeking_loss(
+                fake[:half].float(), fake_b.float(), noise[:half], other
+            )
+        loss_g = g_adv + g_l1 + g_fm + g_ms
         self._require_finite("generator", loss_g)
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(loss_g).backward()
@@ -180,9 +197,18 @@ class GanStep:
             "g_l1": g_l1.item(),
             "g_fm": g_fm.item(),
         }
+        if noise is not None:
+            out["g_ms"] = g_ms.item()
         if gp is not None:
             out["gp"] = gp.item()
         return out
+
+    def _noise(self, batch: int) -> torch.Tensor | None:
+        """Fresh noise maps for a generator that takes them (None otherwise)."""
+        g = self.generator
+        if not getattr(g, "noise_merge", None):
+            return None
+        return torch.randn(g.noise_shape(batch), device=self.device)
 
     def _require_finite(self, name: str, value: torch.Tensor) -> None:
         if not torch.isfinite(value):
