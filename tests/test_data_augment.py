@@ -1,14 +1,16 @@
 """Augmentation: deterministic per seed, each switch works, sketch and target move together."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from sketchpad.data import AugmentConfig, augment_pair, pair_generator
-from sketchpad.data.augment import change_thickness
+from sketchpad.data.augment import change_thickness, perturb_pair
 from sketchpad.errors import ConfigError
 
 R = 24
-SWITCHES = ("flip", "affine", "thickness", "dropout", "distance_field")
+SWITCHES = AugmentConfig.SWITCHES
 
 
 def pair():
@@ -78,3 +80,59 @@ def test_config_validation():
         AugmentConfig(max_rotation=-1)
     with pytest.raises(ConfigError, match="unknown augmentation"):
         AugmentConfig.only("blur")
+
+
+def frame_pair():
+    """A frame-filling square outline 2 px wide, its target filled red inside."""
+    size = 64
+    sketch = torch.zeros(1, size, size)
+    sketch[0, 4:60, 4:6] = sketch[0, 4:60, 58:60] = sketch[0, 4:6, 4:60] = sketch[
+        0, 58:60, 4:60
+    ] = 1
+    image = torch.ones(3, size, size)
+    image[:, 6:58, 6:58] = torch.tensor([1.0, -1.0, -1.0])[:, None, None]
+    return sketch, image
+
+
+def extent(ink: torch.Tensor) -> float:
+    rows = (ink[0] > 0.5).any(dim=1).nonzero()
+    return float(rows.max() - rows.min() + 1) / ink.shape[-1]
+
+
+def test_rescale_draws_smaller_and_anywhere_with_strokes_kept_at_their_width():
+    sketch, image = frame_pair()
+    config = replace(AugmentConfig.only("rescale"), rescale_share=1.0, min_size=0.4, max_size=0.6)
+    sizes, places = [], set()
+    for seed in range(8):
+        s, i = augment_pair(sketch, image, config, pair_generator(seed, 0, 0))
+        sizes.append(extent(s))
+        rows = (s[0] > 0.5).any(dim=1).nonzero()
+        places.add(int(rows.min()) // 4)
+        strong = (s[0] > 0.5).sum() / (sketch[0] > 0.5).sum()
+        assert strong > 0.3  # thin lines scaled by 0.4-0.6 without widening would keep < 0.25
+        red = (i[1] < -0.5) & (i[0] > 0.5)
+        assert red.any() and ((s[0] > 0.5) & red).sum() < red.sum() * 0.2  # target moved too
+    assert all(0.35 <= e <= 0.7 for e in sizes) and len(places) >= 3
+
+
+def test_wobble_and_gaps_move_and_break_the_lines():
+    sketch, image = frame_pair()
+    wobbly, same = augment_pair(
+        sketch, image, AugmentConfig.only("wobble"), pair_generator(1, 0, 0)
+    )
+    assert torch.equal(same, image)  # the target stays: the sketch alone wobbles
+    assert not torch.equal(wobbly, sketch) and (wobbly - sketch).abs().sum() < sketch.sum() * 2
+    broken, _ = augment_pair(
+        sketch, image, replace(AugmentConfig.only("gaps"), max_gaps=0.5), pair_generator(2, 0, 0)
+    )
+    assert not torch.equal(broken, sketch)
+
+
+def test_perturbed_test_pairs_are_small_off_centre_and_repeatable():
+    sketch, image = frame_pair()
+    a = perturb_pair(sketch, image, pair_generator(5, 0, 3))
+    b = perturb_pair(sketch, image, pair_generator(5, 0, 3))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert extent(a[0]) <= 0.75
+    strong = (a[0][0] > 0.5).sum() / (sketch[0] > 0.5).sum()
+    assert strong > 0.4  # thicker than the data's strokes, not thinned by the shrinking
