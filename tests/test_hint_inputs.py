@@ -183,3 +183,14 @@ def test_dataset_hints_are_fixed_per_item_and_lie_on_the_augmented_target(data):
             assert err < 0.3
     assert hinted >= 4
     assert "hints" not in open_source(data, resolution=32, split="all")[0]
+
+
+def test_a_run_saved_before_the_new_augmentations_resumes_without_them():
+    from sketchpad.train.config import TrainConfig, config_from_saved
+
+    saved = TrainConfig().to_dict()
+    for name in ("rescale", "wobble", "gaps"):
+        saved["augment"].pop(name)
+    old = config_from_saved(saved)
+    assert not (old.augment.rescale or old.augment.wobble or old.augment.gaps)
+    assert config_from_saved(TrainConfig().to_dict()).augment.rescale

@@ -392,5 +392,12 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     return values
 
 
+LATER_SWITCHES = ("rescale", "wobble", "gaps")
+"""Augmentations added after runs were saved without them: such a run resumes without them."""
+
+
 def config_from_saved(data: dict[str, Any]) -> TrainConfig:
+    aug = data.get("augment")
+    if isinstance(aug, dict):
+        data = {**data, "augment": {**dict.fromkeys(LATER_SWITCHES, False), **aug}}
     return build_config(data, {})
