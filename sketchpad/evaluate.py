@@ -1,5 +1,10 @@
 """Evaluation on a split: L1, PSNR and SSIM of the generator's outputs against the targets,
-and the same numbers for the identity baseline (output = the line drawing itself)."""
+and the same numbers for the identity baseline (output = the line drawing itself).
+
+Variants of the split, each deterministic per item index: with N colour hints sampled from
+each target (`sketchpad.data.hints.sample_hints`, N dabs, keyed by seed and index), and drawn
+as people draw (`sketchpad.data.augment.perturb_pair`: smaller, off-centre, wobbly, thicker).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,11 @@ from PIL import Image
 from torch import nn
 
 from sketchpad import metrics
+from sketchpad.data.augment import pair_generator, perturb_pair
+from sketchpad.data.hints import hint_generator, hint_input, sample_hints
+from sketchpad.data.preview import sketch_with_hints
 from sketchpad.devices import Precision, flush_denormals
-from sketchpad.sketch import sketch_tensor_to_rgb, tensor_to_rgb
+from sketchpad.sketch import tensor_to_rgb
 
 
 def identity_images(sketch: torch.Tensor) -> torch.Tensor:
@@ -24,9 +32,14 @@ def identity_images(sketch: torch.Tensor) -> torch.Tensor:
 
 @torch.inference_mode()
 def generate_batch(
-    generator: nn.Module, sketch: torch.Tensor, precision: Precision, seed: int = 0
+    generator: nn.Module,
+    sketch: torch.Tensor,
+    precision: Precision,
+    seed: int = 0,
+    hints: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Generator outputs in [-1, 1] float32 on the CPU. Noise (if any) is drawn from `seed`."""
+    """Generator outputs in [-1, 1] float32 on the CPU. Noise (if any) is drawn from `seed`;
+    `hints` (B, 4, R, R) reach a generator with hint inputs (None: no hint)."""
     flush_denormals()
     device = precision.device
     x = sketch.to(device)
@@ -38,8 +51,27 @@ def generate_batch(
     if precision.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     with precision.autocast():
-        out = generator(x, noise)
+        if hints is not None and getattr(config, "hint_channels", 0):
+            out = generator(x, noise, hints.to(device))
+        else:
+            out = generator(x, noise)
     return out.float().cpu()
+
+
+def prepare_item(
+    item: dict[str, Any], index: int, *, hints: int = 0, perturb: bool = False, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """(sketch, target, hints or None) of one evaluation item: drawn as people draw when
+    `perturb` (`perturb_pair`, from `pair_generator(seed, 0, index)`), then with `hints` dabs
+    sampled from the target (`hint_generator(seed, 0, index)`), so one index always gets the
+    same pair and the same dabs (and N dabs are the first N of any larger count)."""
+    sketch, image = item["sketch"], item["image"]
+    if perturb:
+        sketch, image = perturb_pair(sketch, image, pair_generator(seed, 0, index))
+    if not hints:
+        return sketch, image, None
+    colour, mask = sample_hints(image, hint_generator(seed, 0, index), count=hints)
+    return sketch, image, hint_input(colour, mask)
 
 
 def _scores(pred01: torch.Tensor, target01: torch.Tensor) -> dict[str, list[float]]:
@@ -57,8 +89,12 @@ def evaluate(
     *,
     limit: int | None = None,
     batch: int = 16,
+    hints: int = 0,
+    perturb: bool = False,
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """{"count", "metrics": {l1, psnr, ssim: {mean, median}}, "identity": {...}, "per_item"}."""
+    """{"count", "metrics": {l1, psnr, ssim: {mean, median}}, "identity": {...}, "per_item"}.
+    `hints` dabs per item and `perturb`: see `prepare_item`."""
     was_training = generator.training
     generator.eval()
     n = len(dataset) if limit is None else min(limit, len(dataset))
@@ -67,9 +103,14 @@ def evaluate(
     names: list[str] = []
     for start in range(0, n, batch):
         items = [dataset[i] for i in range(start, min(n, start + batch))]
-        sketch = torch.stack([it["sketch"] for it in items])
-        target = metrics.to_unit(torch.stack([it["image"] for it in items]))
-        out = metrics.to_unit(generate_batch(generator, sketch, precision))
+        prepared = [
+            prepare_item(it, start + j, hints=hints, perturb=perturb, seed=seed)
+            for j, it in enumerate(items)
+        ]
+        sketch = torch.stack([p[0] for p in prepared])
+        target = metrics.to_unit(torch.stack([p[1] for p in prepared]))
+        hint_batch = torch.stack([p[2] for p in prepared]) if hints else None
+        out = metrics.to_unit(generate_batch(generator, sketch, precision, hints=hint_batch))
         for key, vals in _scores(out, target).items():
             model_scores[key].extend(vals)
         for key, vals in _scores(identity_images(sketch), target).items():
@@ -90,18 +131,21 @@ def evaluate(
 def sample_grid(
     generator: nn.Module, items: Sequence[dict[str, Any]], precision: Precision
 ) -> Image.Image:
-    """Rows of (sketch | output | target) for the given pairs."""
+    """Rows of (sketch | output | target) for the given pairs; items with "hints" are
+    generated with them, their dabs painted over the sketch."""
     was_training = generator.training
     generator.eval()
     sketch = torch.stack([it["sketch"] for it in items])
-    out = generate_batch(generator, sketch, precision)
+    with_hints = all("hints" in it for it in items)
+    hints = torch.stack([it["hints"] for it in items]) if with_hints else None
+    out = generate_batch(generator, sketch, precision, hints=hints)
     generator.train(was_training)
     rows = []
     for i, it in enumerate(items):
         rows.append(
             np.concatenate(
                 [
-                    sketch_tensor_to_rgb(it["sketch"][:1]),
+                    sketch_with_hints(it["sketch"][:1], it["hints"] if with_hints else None),
                     tensor_to_rgb(out[i]),
                     tensor_to_rgb(it["image"]),
                 ],

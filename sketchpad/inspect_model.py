@@ -21,6 +21,7 @@ def describe_model(path: str | Path) -> dict[str, Any]:
         "path": str(path),
         "name": model.name,
         "resolution": res,
+        "inputs": list(model.inputs),
         "step": model.metadata.get("step"),
         "description": model.metadata.get("description", ""),
         "generator": {
@@ -35,6 +36,7 @@ def describe_model(path: str | Path) -> dict[str, Any]:
                 for lvl in g_cfg.attention_levels
             ],
             "noise_channels": g_cfg.noise_channels,
+            "hint_channels": g_cfg.hint_channels,
         },
         "discriminator": None,
     }
@@ -60,11 +62,21 @@ def describe_model(path: str | Path) -> dict[str, Any]:
     return info
 
 
+INPUT_WORDS = {"ink": "ink", "hints": "hint colour + mask", "noise": "noise"}
+"""How `sketchpad inspect` names a model's inputs."""
+
+
+def format_inputs(inputs: list[str]) -> str:
+    """E.g. "ink; hint colour + mask; noise" (an older model: "ink")."""
+    return "; ".join(INPUT_WORDS.get(name, name) for name in inputs)
+
+
 def format_description(info: dict[str, Any]) -> str:
     g = info["generator"]
     lines = [
         f"{info['name']}  ({info['path']})",
         f"  resolution {info['resolution']}×{info['resolution']}, step {info['step']}",
+        f"  inputs: {format_inputs(info['inputs'])}",
         f"  generator: {g['arch']}, {g['parameters']:,} parameters",
     ]
     if g["attention"]:
@@ -74,7 +86,11 @@ def format_description(info: dict[str, Any]) -> str:
         lines.append(f"    conditional self-attention at {where}")
     else:
         lines.append("    no attention")
-    if g["noise_channels"]:
+    if g["hint_channels"]:
+        lines.append(
+            f"    colour-hint input: {g['hint_channels']} channels (colour + mask) at every scale"
+        )
+    if "noise" in info["inputs"]:
         lines.append(f"    noise input: {g['noise_channels']} channels (variations)")
     d = info["discriminator"]
     if d is None:

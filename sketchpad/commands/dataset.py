@@ -29,6 +29,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="picks the pairs and augmentations")
     parser.add_argument("--no-augment", action="store_true", help="show pairs unaugmented")
     parser.add_argument(
+        "--hints",
+        action="store_true",
+        help="sample colour hints for each pair as training a model with hint inputs does "
+        "(dabs of the target's own colours; about a third of the pairs get none) and paint "
+        "them over the sketches on the --preview sheet",
+    )
+    parser.add_argument(
         "--lines",
         default="",
         metavar="NAME=VALUE,...",
@@ -40,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from sketchpad.data import AugmentConfig, LineParams, make_contact_sheet, open_source
+    from sketchpad.data.hints import HintConfig
 
     if args.count < 1:
         raise DataError(f"--count must be at least 1, got {args.count}")
@@ -53,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         line_params=LineParams.parse(args.lines),
         progress=_render_progress(),
         warn=False,  # the report below says it all, once
+        hints=HintConfig() if args.hints else None,
     )
     sheet = None if args.preview is None else make_contact_sheet(dataset, args.count, args.seed)
     # the report comes after the preview: files that failed to load for it are in it too
@@ -61,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     if sheet is not None:
         args.preview.parent.mkdir(parents=True, exist_ok=True)
         sheet.save(args.preview)
-        print(f"wrote {args.preview} ({min(args.count, len(dataset))} pairs)")
+        with_hints = ", colour hints over the sketches" if args.hints else ""
+        print(f"wrote {args.preview} ({min(args.count, len(dataset))} pairs{with_hints})")
     return 0
 
 

@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.sync.client import ClientConnection, connect
 
 from models.receptive_field import ReceptiveField
+from sketchpad.data.hints import fit_hints, rgba_from_hints
 from sketchpad.engine import Request, Result
 from sketchpad.errors import ConnectionLost, RemoteError
 from sketchpad.remote import protocol
@@ -100,6 +101,11 @@ class RemoteEngine:
         if not 1 <= self.resolution <= protocol.MAX_SNAPSHOT_SIDE:
             raise ProtocolError("resolution out of range")
         self.takes_noise = bool(hello["takes_noise"])
+        inputs = hello.get("inputs", ["ink"])  # an older server may not list them
+        if not isinstance(inputs, list) or not all(isinstance(k, str) for k in inputs):
+            raise ProtocolError("'inputs' must be a list of names")
+        self.inputs = tuple(inputs[:16])
+        self.takes_hints = "hints" in self.inputs
         self.has_discriminator = bool(hello["has_discriminator"])
         self.attention_levels = tuple(int(v) for v in hello["attention_levels"])
         self.branches = [
@@ -115,8 +121,12 @@ class RemoteEngine:
     # -- the engine interface -------------------------------------------------------------
 
     def run(self, request: Request) -> Result:
-        """Send the snapshot and wait for its reply (older replies are skipped)."""
+        """Send the snapshot (and its hints, to a server whose model takes them) and wait for
+        its reply (older replies are skipped)."""
         ink = request.sketch[0].float().numpy()  # (R, R)
+        hints = None
+        if request.hints is not None and self.takes_hints:  # at the snapshot's size, as RGBA
+            hints = rgba_from_hints(fit_hints(request.hints, ink.shape[-1]))
         start = time.perf_counter()
         message = protocol.encode_request(
             request.request_id,
@@ -124,6 +134,7 @@ class RemoteEngine:
             seed=request.seed,
             want_verdicts=request.want_verdicts,
             probe=request.probe,
+            hints=hints,
         )
         try:
             self._ws.send(message)

@@ -2,17 +2,22 @@
 
 A binary message is a 4-byte big-endian header length, a UTF-8 JSON header, then a payload:
 
-- request (client → server): header `{"type": "generate", "id", "inputs": ["ink"], "size",
-  "encoding": "zlib-u8" | "png", "seed", "verdicts", "probe", "reply": "raw" | "png"}`; the
-  payload is the ink snapshot, either `size`×`size` bytes (0 paper … 255 ink) compressed with
-  zlib, or a greyscale PNG (dark lines on white).
+- request (client → server): header `{"type": "generate", "id", "inputs": ["ink"] | ["ink",
+  "hints"], "size", "encoding": "zlib-u8" | "png", "seed", "verdicts", "probe", "reply": "raw" |
+  "png", "hints": {"size", "encoding": "zlib-rgba" | "png", "bytes"} | absent}`; the payload is
+  the ink snapshot, either `size`×`size` bytes (0 paper … 255 ink) compressed with zlib, or a
+  greyscale PNG (dark lines on white), then, when the inputs list "hints", the colour hints in
+  the payload's last `hints.bytes` bytes: `size`×`size` RGBA (alpha ≥ 128 = a hint of that RGB
+  colour, below = none) compressed with zlib, or an RGBA PNG. A request without hints (an
+  older client) is answered as before; a model without hint inputs ignores them.
 - result (server → client): header `{"type": "result", "id", "size", "encoding": "zlib-rgb" |
   "png", "image_bytes", "verdicts": [[label, h, w], ...] | null, "attention": [[level, h, w],
   ...] | null, "timings", "batch_size"}`; the payload is the picture (`size`×`size`×3 bytes
   compressed with zlib, or a PNG), then each map as little-endian float32, in header order.
 
-Text messages carry JSON alone: the server's `hello` (model, device, limits) right after the
-connection opens, and `error` replies (`{"type": "error", "id", "reason"}`).
+Text messages carry JSON alone: the server's `hello` (model, its `inputs` such as ["ink",
+"hints", "noise"], device, limits) right after the connection opens, and `error` replies
+(`{"type": "error", "id", "reason"}`).
 """
 
 from __future__ import annotations
@@ -32,8 +37,10 @@ MAX_HEADER_BYTES = 16 * 1024
 MAX_SNAPSHOT_SIDE = 2048
 """The largest snapshot side the server decodes (a model's resolution is at most this)."""
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-INPUT_KINDS = ("ink",)
-"""The inputs this server's models take; a request naming another kind is refused."""
+INPUT_KINDS = ("ink", "hints")
+"""The inputs a request may carry; a request naming another kind is refused."""
+HINT_ALPHA = 128
+"""A hint pixel's alpha from this up is a hint; below it, no hint (alpha < 50%)."""
 
 
 class ProtocolError(SketchpadError):
@@ -42,7 +49,8 @@ class ProtocolError(SketchpadError):
 
 @dataclass(frozen=True)
 class SnapshotRequest:
-    """A decoded request: `ink` is (size, size) float32 in [0, 1] (1 = ink)."""
+    """A decoded request: `ink` is (size, size) float32 in [0, 1] (1 = ink); `hints` is None
+    or (size, size, 4) uint8 RGBA (alpha ≥ `HINT_ALPHA` = a hint of that colour)."""
 
     request_id: int
     ink: np.ndarray
@@ -50,6 +58,7 @@ class SnapshotRequest:
     want_verdicts: bool
     probe: tuple[float, float] | None
     reply_png: bool
+    hints: np.ndarray | None = None
 
 
 def pack(header: dict, payload: bytes = b"") -> bytes:
@@ -97,14 +106,16 @@ def encode_request(
     want_verdicts: bool = False,
     probe: tuple[float, float] | None = None,
     reply_png: bool = False,
+    hints: np.ndarray | None = None,
 ) -> bytes:
-    """`ink`: (R, R) floats in [0, 1], 1 = ink."""
+    """`ink`: (R, R) floats in [0, 1], 1 = ink. `hints`: None, or (R, R, 4) uint8 RGBA (alpha
+    ≥ `HINT_ALPHA` = a hint of that colour), at the ink's size."""
     size = ink.shape[-1]
     raw = np.clip(np.rint(ink * 255.0), 0, 255).astype(np.uint8).tobytes()
     header = {
         "type": "generate",
         "id": request_id,
-        "inputs": list(INPUT_KINDS),
+        "inputs": ["ink"],
         "size": size,
         "encoding": "zlib-u8",
         "seed": seed,
@@ -112,7 +123,15 @@ def encode_request(
         "probe": list(probe) if probe is not None else None,
         "reply": "png" if reply_png else "raw",
     }
-    return pack(header, zlib.compress(raw, 1))
+    payload = zlib.compress(raw, 1)
+    if hints is not None:
+        if hints.shape != (size, size, 4) or hints.dtype != np.uint8:
+            raise ValueError(f"hints must be ({size}, {size}, 4) uint8, got {hints.shape}")
+        packed = zlib.compress(np.ascontiguousarray(hints).tobytes(), 1)
+        header["inputs"] = ["ink", "hints"]
+        header["hints"] = {"size": size, "encoding": "zlib-rgba", "bytes": len(packed)}
+        payload += packed
+    return pack(header, payload)
 
 
 def _field(header: dict, name: str, kinds: tuple[type, ...], optional: bool = False):
@@ -135,8 +154,13 @@ def decode_request(header: dict, payload: memoryview, resolution: int) -> Snapsh
     if not 1 <= size <= MAX_SNAPSHOT_SIDE:
         raise ProtocolError(f"'size' must be 1..{MAX_SNAPSHOT_SIDE}")
     inputs = header.get("inputs", ["ink"])
-    if not isinstance(inputs, list) or any(k not in INPUT_KINDS for k in inputs):
-        raise ProtocolError(f"'inputs' must list kinds among {list(INPUT_KINDS)}")
+    if (
+        not isinstance(inputs, list)
+        or any(not isinstance(k, str) or k not in INPUT_KINDS for k in inputs)
+        or len(set(inputs)) != len(inputs)
+        or "ink" not in inputs
+    ):
+        raise ProtocolError("'inputs' must list 'ink' and maybe 'hints', once each")
     seed = _field(header, "seed", (int,), optional=True)
     if seed is not None and not 0 <= seed < 2**63:
         raise ProtocolError("'seed' is out of range")
@@ -154,6 +178,11 @@ def decode_request(header: dict, payload: memoryview, resolution: int) -> Snapsh
     reply = header.get("reply", "raw")
     if reply not in ("raw", "png"):
         raise ProtocolError("'reply' must be 'raw' or 'png'")
+    hints = None
+    if "hints" in inputs:
+        payload, hints = _split_hints(header, payload, size)
+    elif "hints" in header:
+        raise ProtocolError("'hints' is given but 'inputs' does not list it")
     encoding = header.get("encoding")
     if encoding == "zlib-u8":
         ink = _inflate(payload, size * size).reshape(size, size)
@@ -170,31 +199,57 @@ def decode_request(header: dict, payload: memoryview, resolution: int) -> Snapsh
         want_verdicts,
         probe,
         reply == "png",
+        hints,
     )
 
 
-def _inflate(payload: memoryview, expected: int) -> np.ndarray:
+def _split_hints(header: dict, payload: memoryview, size: int) -> tuple[memoryview, np.ndarray]:
+    """(the ink's part of the payload, the hints as (size, size, 4) uint8 RGBA)."""
+    spec = header.get("hints")
+    if not isinstance(spec, dict) or set(spec) != {"size", "encoding", "bytes"}:
+        raise ProtocolError("'hints' must be an object with 'size', 'encoding' and 'bytes'")
+    hint_size = _field(spec, "size", (int,))
+    if hint_size != size:
+        raise ProtocolError(f"the hints are {hint_size!r} px; the snapshot is {size} px")
+    n = _field(spec, "bytes", (int,))
+    if not 0 < n < len(payload):
+        raise ProtocolError("'hints' 'bytes' is out of bounds")
+    ink, packed = payload[: len(payload) - n], payload[len(payload) - n :]
+    encoding = spec.get("encoding")
+    if encoding == "zlib-rgba":
+        rgba = _inflate(packed, size * size * 4, "hints").reshape(size, size, 4)
+    elif encoding == "png":
+        rgba = _decode_png(packed, size, "RGBA", "hints")
+    else:
+        raise ProtocolError("'hints' 'encoding' must be 'zlib-rgba' or 'png'")
+    return ink, rgba.copy()
+
+
+def _inflate(payload: memoryview, expected: int, what: str = "snapshot") -> np.ndarray:
     d = zlib.decompressobj()
     try:
         raw = d.decompress(bytes(payload), expected + 1)  # bounded: a zip bomb stops here
     except zlib.error as exc:
-        raise ProtocolError(f"snapshot is not zlib data ({exc})") from None
+        raise ProtocolError(f"{what} is not zlib data ({exc})") from None
     if len(raw) != expected or d.unconsumed_tail:
-        raise ProtocolError(f"snapshot holds {len(raw)} bytes; its size says {expected}")
+        raise ProtocolError(f"{what} holds {len(raw)} bytes; its size says {expected}")
     return np.frombuffer(raw, np.uint8)
 
 
-def _decode_png(payload: memoryview, size: int) -> np.ndarray:
+def _decode_png(
+    payload: memoryview, size: int, mode: str = "L", what: str = "snapshot"
+) -> np.ndarray:
+    """A `size`×`size` PNG's pixels in `mode`; for "L" the ink (255 - grey)."""
     from PIL import Image
 
     try:
         with Image.open(io.BytesIO(bytes(payload))) as im:
             if im.format != "PNG" or im.size != (size, size):
-                raise ProtocolError(f"snapshot must be a {size}×{size} PNG")
-            grey = np.asarray(im.convert("L"), np.uint8)
-    except (OSError, Image.DecompressionBombError, ValueError) as exc:
-        raise ProtocolError(f"snapshot is not a readable PNG ({exc})") from None
-    return 255 - grey  # dark lines on white → ink
+                raise ProtocolError(f"{what} must be a {size}×{size} PNG")
+            pixels = np.asarray(im.convert(mode), np.uint8)
+    except (OSError, Image.DecompressionBombError, ValueError, SyntaxError, EOFError) as exc:
+        raise ProtocolError(f"{what} is not a readable PNG ({exc})") from None
+    return 255 - pixels if mode == "L" else pixels  # dark lines on white → ink
 
 
 # -- results ----------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response
 
 from sketchpad import __version__
+from sketchpad.data.hints import hints_from_rgba
 from sketchpad.engine import Engine, Request, Result
 from sketchpad.remote import protocol
 from sketchpad.remote.protocol import ProtocolError, SnapshotRequest
@@ -138,7 +139,7 @@ class GeneratorServer:
             "version": __version__,
             "model": e.name,
             "resolution": e.resolution,
-            "inputs": list(protocol.INPUT_KINDS),
+            "inputs": model_inputs(e),
             "takes_noise": e.takes_noise,
             "has_discriminator": e.has_discriminator,
             "branches": [
@@ -272,16 +273,7 @@ class GeneratorServer:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            requests = [
-                Request(
-                    r.request_id,
-                    torch.from_numpy(r.ink)[None],
-                    want_verdicts=r.want_verdicts,
-                    probe=r.probe,
-                    seed=r.seed,
-                )
-                for _, r in batch
-            ]
+            requests = [self._request(r) for _, r in batch]
             try:
                 results = await loop.run_in_executor(
                     self._executor, self.engine.run_batch, requests
@@ -297,6 +289,21 @@ class GeneratorServer:
             self._count(len(batch))
             for (slot, r), result in zip(batch, results, strict=True):
                 self._send(slot, _encode(result, len(batch), r.reply_png))
+
+    def _request(self, r: SnapshotRequest) -> Request:
+        """The engine's request for a decoded snapshot (hints only for a model that takes
+        them: another one would ignore them)."""
+        hints = None
+        if r.hints is not None and self.engine.takes_hints:
+            hints = hints_from_rgba(r.hints, self.engine.resolution)  # (4, R, R)
+        return Request(
+            r.request_id,
+            torch.from_numpy(r.ink)[None],
+            want_verdicts=r.want_verdicts,
+            probe=r.probe,
+            seed=r.seed,
+            hints=hints,
+        )
 
     def _count(self, n: int) -> None:
         s = self.stats
@@ -319,6 +326,17 @@ class GeneratorServer:
             slot.connection.transport.abort()
         except ConnectionClosed:
             pass
+
+
+def model_inputs(engine: Engine) -> list[str]:
+    """What the served model takes, for the hello: "ink", then "hints" and "noise" where it
+    has them (a client sends hints only to a server that lists them)."""
+    inputs = ["ink"]
+    if engine.takes_hints:
+        inputs.append("hints")
+    if engine.takes_noise:
+        inputs.append("noise")
+    return inputs
 
 
 def _encode(result: Result, batch_size: int, png: bool) -> bytes:
