@@ -11,6 +11,12 @@ picks one by its label, `--hover Y,X` hovers the cell at those picture fractions
     xvfb-run -s "-screen 0 1400x900x24" python scripts/screenshot.py --out docs/verdicts.png \
         --overlay verdicts --hover 0.3,0.62
 
+With `--hints` a house is drawn and coloured with hint dabs (the model must take colour
+hints); the variations strip under the result fills in first when the model takes noise:
+
+    xvfb-run -s "-screen 0 1400x900x24" python scripts/screenshot.py --out docs/hints.png \
+        --model MODEL_WITH_HINTS --hints
+
 With `--zoom Z[,Y,X]` both panes are zoomed Z times about the picture point at fractions
 (Y, X) (default: the centre), as Ctrl+wheel would:
 
@@ -52,6 +58,31 @@ def smiley(side: int) -> list[list[tuple[float, float]]]:
     ]
 
 
+def house(side: int) -> list[list[tuple[float, float]]]:
+    """Strokes of a house with a door and a window, on the ground, in canvas pixels."""
+    u = side / 512
+
+    def pts(*xy):
+        return [(x * u, y * u) for x, y in xy]
+
+    return [
+        pts((120, 250), (120, 420), (390, 420), (390, 250), (120, 250)),  # walls
+        pts((100, 260), (255, 130), (410, 260)),  # roof
+        pts((220, 420), (220, 330), (280, 330), (280, 420)),  # door
+        pts((150, 290), (200, 290), (200, 330), (150, 330), (150, 290)),  # window
+        pts((40, 440), (470, 440)),  # ground
+    ]
+
+
+HOUSE_DABS = (  # (colour, brush size, stroke) in 512 px canvas pixels
+    ((80, 150, 230), 40, ((60, 60), (200, 70), (330, 55), (460, 80))),  # sky
+    ((200, 40, 40), 26, ((170, 230), (255, 170), (340, 230))),  # roof
+    ((240, 210, 120), 30, ((150, 380), (330, 380), (360, 300))),  # walls
+    ((120, 70, 30), 18, ((250, 360), (250, 400))),  # door
+    ((60, 160, 60), 30, ((60, 475), (250, 480), (460, 475))),  # grass
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="docs/screenshot.png", help="PNG to write")
@@ -62,12 +93,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--branch", help="verdicts: the branch to show, by label (default: first)")
     parser.add_argument("--hover", help="Y,X picture fractions to hover (verdicts), click (probe)")
     parser.add_argument("--zoom", help="Z[,Y,X]: zoom both panes Z times about picture point Y,X")
+    parser.add_argument("--hints", action="store_true", help="draw a house and colour hints")
+    parser.add_argument(
+        "--variation", type=int, choices=range(1, 5), help="click this thumbnail (1-4) of the strip"
+    )
     args = parser.parse_args(argv)
 
     scratch = Path(tempfile.mkdtemp(prefix="sketchpad-screenshot-"))
     os.environ["SKETCHPAD_DATA_DIR"] = str(scratch / "data")
 
     from PySide6.QtCore import QPoint, QSettings, Qt
+    from PySide6.QtGui import QColor
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
@@ -109,19 +145,52 @@ def main(argv: list[str] | None = None) -> int:
         return QPoint(round(rect.x() + p[0] * scale), round(rect.y() + p[1] * scale))
 
     button = Qt.MouseButton.LeftButton
-    for stroke in smiley(canvas.side):
+
+    def drag(stroke: list[tuple[float, float]], steps: int = 1) -> None:
         QTest.mousePress(canvas, button, Qt.KeyboardModifier.NoModifier, to_widget(stroke[0]))
-        for point in stroke[1:]:
-            QTest.mouseMove(canvas, to_widget(point))
-            app.processEvents()
-            time.sleep(0.004)
+        for a, b in zip(stroke, stroke[1:], strict=False):
+            for i in range(1, steps + 1):
+                t = i / steps
+                QTest.mouseMove(
+                    canvas, to_widget((a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t))
+                )
+                app.processEvents()
+                time.sleep(0.004)
         QTest.mouseRelease(canvas, button, Qt.KeyboardModifier.NoModifier, to_widget(stroke[-1]))
+
+    if args.hints:
+        for stroke in house(canvas.side):
+            drag(stroke, steps=12)
+        tools = window.draw_tab.hints
+        if not tools.colour_action.isEnabled():
+            raise SystemExit(f"screenshot: {tools.colour_action.toolTip()}")
+        tools.colour_action.trigger()
+        for colour, size, stroke in HOUSE_DABS:
+            tools.palette.set_colour(QColor(*colour))
+            canvas.set_brush_size(round(size * canvas.side / 512))
+            drag([(x * canvas.side / 512, y * canvas.side / 512) for x, y in stroke], steps=10)
+    else:
+        for stroke in smiley(canvas.side):
+            drag(stroke)
 
     def settled() -> bool:
         frame = window.last_frame
         return frame is not None and frame.job.job_id == window.service.last_job_id
 
     wait_until(lambda: settled() and not window.service.busy, "the last picture")
+    strip = window.draw_tab.variation_strip
+    if window.variations.enabled:
+        wait_until(
+            lambda: (
+                all(t.image is not None and not t.stale for t in strip.thumbnails)
+                and not window.service.busy
+            ),
+            "the variations",
+        )
+        if args.variation:
+            thumb = strip.thumbnails[args.variation - 1]
+            QTest.mouseClick(thumb, button, Qt.KeyboardModifier.NoModifier, thumb.rect().center())
+            wait_until(lambda: settled() and not window.service.busy, "the chosen variation")
     if args.zoom:
         zoom(window, args.zoom)
     if args.overlay:

@@ -1,5 +1,6 @@
-"""Autosave slots, one per running app instance: `slot-N.png` (the sketch) and `slot-N.lock`
-(a `ProcessLock` the instance holds for its lifetime) in the user data folder's autosave/.
+"""Autosave slots, one per running app instance: `slot-N.png` (the sketch's ink),
+`slot-N.hints.png` beside it when the sketch has colour hints, and `slot-N.lock` (a
+`ProcessLock` the instance holds for its lifetime) in the user data folder's autosave/.
 Which slot is this instance's, and which slots hold a sketch whose instance is gone. The
 pictures themselves are read and written by `sketchpad.ui.autosave`. No Qt here.
 """
@@ -35,6 +36,11 @@ class Slot:
         killed outright."""
         return self.png.with_name(self.png.stem + ".stopped")
 
+    @property
+    def hints(self) -> Path:
+        """The sketch's colour-hint layer (RGBA PNG), there only when it has hints."""
+        return self.png.with_name(self.png.stem + ".hints.png")
+
     @classmethod
     def numbered(cls, folder: Path, n: int) -> Slot:
         return cls(folder / f"slot-{n}.png", folder / f"slot-{n}.lock")
@@ -44,9 +50,11 @@ class Slot:
         slot is free for the next instance)."""
         with contextlib.suppress(OSError):
             self.png.unlink(missing_ok=True)
+            self.hints.unlink(missing_ok=True)
             self.note.unlink(missing_ok=True)
-            for temp in self.png.parent.glob(f".{self.png.name}.*.tmp"):
-                temp.unlink(missing_ok=True)
+            for name in (self.png.name, self.hints.name):
+                for temp in self.png.parent.glob(f".{name}.*.tmp"):
+                    temp.unlink(missing_ok=True)
 
 
 class SlotClaim:

@@ -55,3 +55,30 @@ def draw(w: MainWindow, y: float = 64.0, x0: float = 40.0, x1: float = 470.0, st
 def settled(w: MainWindow) -> bool:
     f = w.last_frame
     return f is not None and f.job.job_id == w.service.last_job_id and not w.service.busy
+
+
+class RecordingEngine(FakeEngine):
+    """A fake engine that keeps every request (hints and seeds included), may take colour
+    hints and noise, and paints each picture in a colour of its seed, so variations differ."""
+
+    def __init__(self, delay: float = 0.0, takes_hints: bool = True, takes_noise: bool = True):
+        super().__init__(delay=delay, name="recording")
+        self.takes_hints, self.takes_noise = takes_hints, takes_noise
+        self.requests = []
+
+    def run(self, request):
+        result = super().run(request)
+        self.requests.append(request)
+        seed = request.seed or 0
+        result.image[:] = (40 + seed * 37 % 180, 60 + seed * 53 % 160, 200 - seed * 29 % 150)
+        return result
+
+
+def hint_stroke(w: MainWindow, colour, y: float = 256.0, x0: float = 100.0, x1: float = 400.0):
+    """A thick stroke of `colour` with the Colour tool, across the canvas at height `y`."""
+    from PySide6.QtGui import QColor
+
+    w.draw_tab.hints.palette.set_colour(QColor(*colour))
+    w.draw_tab.colour_action.trigger()
+    w.canvas.set_brush_size(40)
+    draw(w, y=y, x0=x0, x1=x1)

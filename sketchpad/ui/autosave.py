@@ -3,13 +3,14 @@ means an instance crashed or was killed, and a second instance never mistakes th
 sketch for a crash.
 
 The user data folder's autosave/ holds `slot-N.png` (the sketch, written after every edit and
-removed when the instance closes on purpose) and `slot-N.lock`, a `ProcessLock` the instance
-holds for its lifetime; the OS lets it go however the instance dies. At start, a slot whose
-sketch is there but whose lock is free was left by an instance that is gone: its sketch is
-offered, its lock taken over while the user answers, and its files removed only then (declined,
-or restored: the sketch then lives on in this instance's own slot). A slot a running instance
-holds is never offered nor touched. The sketch of versions before slots (`autosave.png` in the
-user data folder) is offered once too, like a slot whose instance is gone.
+removed when the instance closes on purpose; its colour hints in `slot-N.hints.png` beside it)
+and `slot-N.lock`, a `ProcessLock` the instance holds for its lifetime; the OS lets it go
+however the instance dies. At start, a slot whose sketch is there but whose lock is free was
+left by an instance that is gone: its sketch is offered, its lock taken over while the user
+answers, and its files removed only then (declined, or restored: the sketch then lives on in
+this instance's own slot). A slot a running instance holds is never offered nor touched. The
+sketch of versions before slots (`autosave.png` in the user data folder) is offered once too,
+like a slot whose instance is gone.
 
 An app instance is a process: the autosaves of one process share its slot (the app has one
 window; tests make several in turn, a later one finding the sketch an earlier one, never
@@ -36,8 +37,11 @@ class Leftover:
     """A sketch an instance that is gone left behind; its slot is taken over (its lock held)
     until `discard` or `release`."""
 
-    def __init__(self, slot: Slot, image: QImage, lock: ProcessLock | None) -> None:
-        self.slot, self.image = slot, image
+    def __init__(
+        self, slot: Slot, image: QImage, lock: ProcessLock | None, hints: QImage | None = None
+    ) -> None:
+        self.slot, self.image, self.hints = slot, image, hints
+        """The ink, and the colour hints (None: none)."""
         self._lock = lock
         self.stopped = slot.note.is_file()
         """Its instance was stopped by a signal and kept it (else it crashed or was killed)."""
@@ -70,20 +74,27 @@ class Autosave:
         """This instance's sketch file. Raises DataError when the folder cannot be used."""
         return self._own().slot.png
 
-    def write(self, image: QImage) -> None:
-        """Raises DataError when the folder cannot be written."""
-        save_png(image, self.path)
+    def write(self, image: QImage, hints: QImage | None = None) -> None:
+        """The ink `image` and its colour `hints` (None: none, any older ones removed).
+        Raises DataError when the folder cannot be written."""
+        slot = self._own().slot
+        if hints is not None:
+            save_png(hints, slot.hints)
+        else:
+            with contextlib.suppress(OSError):
+                slot.hints.unlink(missing_ok=True)
+        save_png(image, slot.png)
         self._written = True
 
     def remove(self) -> None:
         with contextlib.suppress(DataError):
             self._own().slot.clear()
 
-    def keep_for_next_start(self, image: QImage, why: str) -> None:
+    def keep_for_next_start(self, image: QImage, why: str, hints: QImage | None = None) -> None:
         """The instance is stopped by a signal (`why`: its name) with unsaved work: write the
         sketch and a note saying so, for the next start to offer in those words. Raises
         DataError when the folder cannot be written."""
-        self.write(image)
+        self.write(image, hints)
         try:
             self.path.with_name(self.path.stem + ".stopped").write_text(why + "\n")
         except OSError as exc:
@@ -97,7 +108,7 @@ class Autosave:
         the folder cannot be used."""
         own = self._own()
         if not self._written and (image := _read(own.slot.png)) is not None:
-            yield Leftover(own.slot, image, None)
+            yield Leftover(own.slot, image, None, _read(own.slot.hints))
         for slot in gone_slots(own.slot):
             lock = ProcessLock(slot.lock)
             try:
@@ -111,7 +122,7 @@ class Autosave:
                 if image is None:
                     slot.clear()  # unreadable: nothing to restore, ever
                     continue
-                yield Leftover(slot, image, lock)
+                yield Leftover(slot, image, lock, _read(slot.hints))
             finally:
                 lock.release()
 
@@ -123,7 +134,7 @@ class Autosave:
             self._written = True
             return
         try:
-            self.write(leftover.image)
+            self.write(leftover.image, leftover.hints)
         except DataError:
             leftover.release()
             raise

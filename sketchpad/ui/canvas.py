@@ -1,86 +1,61 @@
-"""The drawing canvas: black ink on white paper at a resolution finer than the model's.
+"""The drawing canvas: black ink on white paper at a resolution finer than the model's, and
+over it a layer of colour hints, shown translucent.
 
-Strokes are smoothed (quadratic curves through the midpoints of the pointer samples) and
-antialiased; a tablet's pressure sets the width and its eraser end erases; the mouse is the
-fallback. Every stroke is one undo command, in canvas pixels whatever the zoom (the
-`ViewTransform` is shared with the result view). The canvas says `sketchChanged` whenever its
-pixels change (during a stroke too), so live generation can follow the pen. An empty canvas
-shows a quiet hint.
+Strokes are smoothed and antialiased (`sketchpad.ui.strokes`); a tablet's pressure sets the
+width and its eraser end erases; the mouse is the fallback. The Brush draws ink, the Colour
+tool dabs hints in the hint colour; the Eraser (and the right button, and the stylus' eraser
+end) erases the active layer: the hints when the Colour tool was the last drawing tool, else
+the ink. Alt-click asks for a colour to be picked there (`pickRequested`). Every stroke is
+one undo command, in canvas pixels whatever the zoom (the `ViewTransform` is shared with the
+result view). The canvas says `sketchChanged` whenever the pixels of either layer change
+(during a stroke too), so live generation can follow the pen. An empty canvas shows a quiet
+hint.
 """
 
 from __future__ import annotations
 
-import math
-from pathlib import Path
-
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import (
-    QColor,
-    QImage,
-    QMouseEvent,
-    QPainter,
-    QPainterPath,
-    QPaintEvent,
-    QPen,
-    QPointingDevice,
-    QTabletEvent,
-    QUndoStack,
-)
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen, QUndoStack
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from sketchpad.ui.canvas_input import PointerInput
+from sketchpad.ui.canvas_layers import SketchLayers
 from sketchpad.ui.pictures import fitted_square
-from sketchpad.ui.undo import PatchCommand
+from sketchpad.ui.strokes import (
+    HINT_LAYER,
+    HINTS_OPACITY,
+    INK_LAYER,
+    MAX_BRUSH,
+    MIN_BRUSH,
+    Stroke,
+    step_size,
+)
+from sketchpad.ui.strokes import blank_sketch as blank_sketch  # the canvas's blank page
 from sketchpad.ui.view_hint import paint_hint
 from sketchpad.ui.view_transform import ViewNavigator, ViewTransform
 
 CANVAS_SIDE = 512
 """Canvas pixels per side; the shared normalisation downsamples them to the model's size."""
 
-INK = QColor(0, 0, 0)
-PAPER = QColor(255, 255, 255)
 BRUSH = "brush"
 ERASER = "eraser"
-MIN_BRUSH, MAX_BRUSH = 1, 96
+COLOUR = "colour"
+TOOLS = (BRUSH, ERASER, COLOUR)
 
 
-def _ladder() -> tuple[int, ...]:
-    sizes, size = [MIN_BRUSH], float(MIN_BRUSH)
-    while sizes[-1] < MAX_BRUSH:
-        size = max(size * 1.2, sizes[-1] + 1)
-        sizes.append(min(MAX_BRUSH, round(size)))
-    return tuple(sizes)
-
-
-BRUSH_LADDER = _ladder()
-"""The brush sizes `[` and `]` step through: 1, 2, ..., 7, 9, 10, 12, 15, 18, ..., 92, 96."""
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-
-
-def blank_sketch(side: int = CANVAS_SIDE) -> QImage:
-    image = QImage(side, side, QImage.Format.Format_RGB32)
-    image.fill(PAPER)
-    return image
-
-
-class _Stroke:
-    """The samples of the stroke being drawn and the rectangle it has touched."""
-
-    def __init__(self, before: QImage, eraser: bool) -> None:
-        self.before = before  # shares pixels with the canvas until the first paint detaches it
-        self.eraser = eraser
-        self.points: list[tuple[QPointF, float]] = []
-        self.dirty = QRect()
-
-
-class SketchCanvas(QWidget):
+class SketchCanvas(PointerInput, QWidget):
     sketchChanged = Signal()
-    """The pixels changed: during a stroke, and after undo, redo, clear or a loaded picture."""
+    """The pixels of a layer changed: during a stroke, and after undo, redo, clear or a
+    loaded picture."""
     strokeFinished = Signal()
     """A stroke ended (it is on the undo stack)."""
     fileDropped = Signal(str)
     """An image file was dropped on the canvas."""
     brushSizeChanged = Signal(int)
     toolChanged = Signal(str)
+    pickRequested = Signal(QPointF)
+    """Alt-click: pick the colour at this canvas point (the hints', else the result's)."""
+    hintsShownChanged = Signal(bool)
 
     def __init__(
         self,
@@ -94,12 +69,17 @@ class SketchCanvas(QWidget):
         self.view.changed.connect(self._on_view_changed)
         self.navigator = ViewNavigator(self, self.view, self.fit_rect)
         """Zoom and pan input: it sees the pointer, wheel and key events first."""
+        self.layers = SketchLayers(undo_stack, side, self)
+        self.layers.changed.connect(self._on_layers_changed)
         self._blank = True
-        self._undo = undo_stack
-        self._image = blank_sketch(side)
         self._tool = BRUSH
+        self._drawing_tool = BRUSH
+        """The last drawing tool (Brush or Colour): the eraser erases its layer."""
+        self._hints_enabled = True
+        self._hints_shown = True
+        self._colour = QColor(230, 120, 40)
         self._size = 6
-        self._stroke: _Stroke | None = None
+        self._stroke: Stroke | None = None
         self._hover: QPointF | None = None
         self._highlights: list[QRectF] = []
         self.setMouseTracking(True)
@@ -114,23 +94,35 @@ class SketchCanvas(QWidget):
     # -- state -------------------------------------------------------------------------------
 
     def image(self) -> QImage:
-        """The canvas pixels (a shared copy: painting on the canvas afterwards does not change
+        """The ink layer (a shared copy: painting on the canvas afterwards does not change
         it, so it is a safe snapshot to hand to another thread)."""
-        return QImage(self._image)
+        return QImage(self.layers.ink)
+
+    def hints_image(self) -> QImage:
+        """The hint layer (ARGB, opaque where a colour is asked for), a shared copy."""
+        return QImage(self.layers.hints)
 
     @property
     def side(self) -> int:
-        return self._image.width()
+        return self.layers.side
+
+    def ink_is_blank(self) -> bool:
+        return self.layers.ink_is_blank()
+
+    def has_hints(self) -> bool:
+        """Whether the hint layer holds any dab (shown or not)."""
+        return self.layers.has_hints()
 
     def is_blank(self) -> bool:
-        return self._image == blank_sketch(self.side)
+        """Nothing on either layer."""
+        return self.layers.is_blank()
 
     @property
     def showing_hint(self) -> bool:
         """The empty canvas shows what to do; the first stroke hides it."""
         return self._blank and self._stroke is None
 
-    def _recheck_blank(self) -> None:
+    def _recheck(self) -> None:
         blank = self.is_blank()
         if blank != self._blank:
             self._blank = blank
@@ -141,12 +133,61 @@ class SketchCanvas(QWidget):
         return self._tool
 
     def set_tool(self, tool: str) -> None:
-        if tool not in (BRUSH, ERASER):
+        if tool not in TOOLS:
             raise ValueError(f"unknown tool {tool!r}")
+        if tool == COLOUR and not self._hints_enabled:
+            tool = BRUSH
+        if tool != ERASER:
+            self._drawing_tool = tool
         if tool != self._tool:
             self._tool = tool
             self.toolChanged.emit(tool)
             self.update()
+
+    @property
+    def active_layer(self) -> str:
+        """The layer the current tool works on: the hints for the Colour tool, and for the
+        eraser after it; else the ink."""
+        return HINT_LAYER if self._drawing_tool == COLOUR and self._hints_enabled else INK_LAYER
+
+    @property
+    def hints_enabled(self) -> bool:
+        return self._hints_enabled
+
+    def set_hints_enabled(self, enabled: bool) -> None:
+        """The model takes colour hints (else the Colour tool is not offered; hints already
+        drawn stay on their layer)."""
+        self._hints_enabled = enabled
+        if not enabled:
+            self._drawing_tool = BRUSH
+            if self._tool == COLOUR:
+                self.set_tool(BRUSH)
+            else:
+                self.toolChanged.emit(self._tool)  # the eraser's layer changed
+
+    @property
+    def hints_shown(self) -> bool:
+        return self._hints_shown
+
+    def set_hints_shown(self, shown: bool) -> None:
+        """Show or hide the hint layer (hidden hints are not sent to the model either)."""
+        if shown != self._hints_shown:
+            self._hints_shown = shown
+            self.hintsShownChanged.emit(shown)
+            self.update()
+            if self.has_hints():
+                self.sketchChanged.emit()
+
+    @property
+    def hint_colour(self) -> QColor:
+        return QColor(self._colour)
+
+    def set_hint_colour(self, colour: QColor) -> None:
+        self._colour = QColor(colour)
+        self._colour.setAlpha(255)
+
+    def hint_colour_at(self, point: QPointF) -> QColor | None:
+        return self.layers.hint_colour_at(point)
 
     @property
     def brush_size(self) -> int:
@@ -162,14 +203,7 @@ class SketchCanvas(QWidget):
     def grow_brush(self, steps: int) -> None:
         """`]` and `[`: the next size up or down a fixed ladder (about 20% apart), so that
         n steps up then n down come back to the same size."""
-        ladder = BRUSH_LADDER
-        if steps > 0:
-            above = [v for v in ladder if v > self._size]
-            size = above[min(steps, len(above)) - 1] if above else MAX_BRUSH
-        else:
-            below = [v for v in ladder if v < self._size]
-            size = below[-min(-steps, len(below))] if below else MIN_BRUSH
-        self.set_brush_size(size)
+        self.set_brush_size(step_size(self._size, steps))
 
     def highlights(self) -> list[QRectF]:
         return list(self._highlights)
@@ -181,118 +215,70 @@ class SketchCanvas(QWidget):
             self._highlights = [QRectF(r) for r in rects]
             self.update()
 
-    # -- edits (each one an undo command) ----------------------------------------------------
+    # -- edits (each one an undo command: see `SketchLayers`) --------------------------------
 
     def clear(self) -> None:
-        if not self.is_blank():
-            self.replace_image(blank_sketch(self.side), "Clear")
+        """Both layers blank, as one undo step."""
+        self.layers.clear()
+
+    def clear_hints(self) -> None:
+        self.layers.clear_hints()
 
     def replace_image(self, image: QImage, text: str) -> None:
-        """Put a picture (scaled to the canvas) on the canvas as one undoable edit."""
-        new = image.convertToFormat(QImage.Format.Format_RGB32)
-        if new.size() != self._image.size():
-            new = new.scaled(
-                self._image.size(),
-                Qt.AspectRatioMode.IgnoreAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-        self._undo.push(PatchCommand(self, QPoint(0, 0), QImage(self._image), new, text))
+        self.layers.replace_image(image, text)
 
-    def paste(self, top_left: QPoint, patch: QImage) -> None:
-        """Copy `patch` onto the canvas pixel for pixel (undo commands call this)."""
-        painter = QPainter(self._image)
-        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
-        painter.drawImage(top_left, patch)
-        painter.end()
-        self._blank = self.is_blank()
+    def replace_layers(self, ink: QImage, hints: QImage | None, text: str) -> None:
+        self.layers.replace_layers(ink, hints, text)
+
+    def _on_layers_changed(self) -> None:
+        self._recheck()
         self.update()
         self.sketchChanged.emit()
 
     # -- strokes, in canvas pixel coordinates ------------------------------------------------
 
     def begin_stroke(self, point: QPointF, pressure: float = 1.0, eraser: bool = False) -> None:
+        """Start a stroke of the current tool on the active layer (`eraser`: erase it, as
+        the right button and the stylus' eraser end do)."""
         if self._stroke is not None:
             self.end_stroke()
         if self.showing_hint:
             self.update()  # the hint goes at the first touch
-        self._stroke = _Stroke(QImage(self._image), eraser or self._tool == ERASER)
-        self._stroke.points.append((QPointF(point), pressure))
-        self._paint_dot(point, pressure)
+        layer = self.active_layer
+        if layer == HINT_LAYER and not self._hints_shown:
+            self.set_hints_shown(True)  # no painting what cannot be seen
+        erasing = eraser or self._tool == ERASER
+        image = self.layers.layer(layer)
+        self._stroke = Stroke(image, layer, erasing, self._colour, self._size)
+        if layer == HINT_LAYER and not erasing:
+            self.layers.mark_hinted()  # the snapshots sent while it is drawn carry hints
+        self._show(self._stroke.begin(point, pressure))
         self.sketchChanged.emit()
 
     def continue_stroke(self, point: QPointF, pressure: float = 1.0) -> None:
-        stroke = self._stroke
-        if stroke is None:
-            return
-        last, last_p = stroke.points[-1]
-        if math.hypot(point.x() - last.x(), point.y() - last.y()) < 0.75:
-            return
-        stroke.points.append((QPointF(point), pressure))
-        pts = stroke.points
-        if len(pts) == 2:
-            (p0, a), (p1, b) = pts
-            self._paint_curve(p0, None, _mid(p0, p1), (a + b) / 2)
-        else:
-            (p0, a), (p1, b), (p2, c) = pts[-3:]
-            self._paint_curve(_mid(p0, p1), p1, _mid(p1, p2), (a + 2 * b + c) / 4)
-        self.sketchChanged.emit()
+        if self._stroke is not None and (touched := self._stroke.extend(point, pressure)):
+            self._show(touched)
+            self.sketchChanged.emit()
 
     def end_stroke(self) -> None:
         stroke = self._stroke
         if stroke is None:
             return
-        pts = stroke.points
-        if len(pts) >= 2:
-            (p0, a), (p1, b) = pts[-2:]
-            self._paint_curve(_mid(p0, p1), None, p1, (a + b) / 2)
-            self.sketchChanged.emit()
+        touched = stroke.finish()
         self._stroke = None
-        self._recheck_blank()
-        rect = stroke.dirty.intersected(self._image.rect())
-        if rect.isEmpty():
-            return
-        text = "Erase" if stroke.eraser else "Stroke"
-        before, after = stroke.before.copy(rect), self._image.copy(rect)
-        self._undo.push(PatchCommand(self, rect.topLeft(), before, after, text, applied=True))
-        self.strokeFinished.emit()
+        self.layers.recheck()
+        self._recheck()
+        if touched is not None:
+            self._show(touched)
+            self.sketchChanged.emit()
+        if self.layers.push_stroke(stroke):
+            self.strokeFinished.emit()
 
     @property
     def is_drawing(self) -> bool:
         return self._stroke is not None
 
-    def _pen(self, pressure: float) -> QPen:
-        assert self._stroke is not None
-        width = self._size * (0.15 + 0.85 * max(0.0, min(1.0, pressure)))
-        color = PAPER if self._stroke.eraser else INK
-        return QPen(color, max(width, 0.5), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
-                    Qt.PenJoinStyle.RoundJoin)  # fmt: skip
-
-    def _paint_dot(self, point: QPointF, pressure: float) -> None:
-        path = QPainterPath(point)
-        path.lineTo(point + QPointF(0.01, 0.0))
-        self._paint_path(path, pressure)
-
-    def _paint_curve(
-        self, start: QPointF, control: QPointF | None, end: QPointF, pressure: float
-    ) -> None:
-        path = QPainterPath(start)
-        if control is None:
-            path.lineTo(end)
-        else:
-            path.quadTo(control, end)
-        self._paint_path(path, pressure)
-
-    def _paint_path(self, path: QPainterPath, pressure: float) -> None:
-        assert self._stroke is not None
-        pen = self._pen(pressure)
-        painter = QPainter(self._image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(pen)
-        painter.drawPath(path)
-        painter.end()
-        margin = pen.widthF() / 2 + 2
-        touched = path.boundingRect().adjusted(-margin, -margin, margin, margin).toAlignedRect()
-        self._stroke.dirty = self._stroke.dirty.united(touched)
+    def _show(self, touched: QRect) -> None:
         self.update(self._to_widget(QRectF(touched)).toAlignedRect().adjusted(-2, -2, 2, 2))
 
     # -- geometry ----------------------------------------------------------------------------
@@ -334,7 +320,11 @@ class SketchCanvas(QWidget):
         painter.drawRect(fit.adjusted(-0.5, -0.5, 0.5, 0.5))
         painter.setClipRect(fit)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.view.zoom < 3)
-        painter.drawImage(rect, self._image)
+        painter.drawImage(rect, self.layers.ink)
+        if self._hints_shown and self.has_hints() or self._stroke_on_hints():
+            painter.setOpacity(HINTS_OPACITY)
+            painter.drawImage(rect, self.layers.hints)
+            painter.setOpacity(1.0)
         if self.showing_hint:
             paint_hint(painter, fit, self.palette())
         if self._highlights:
@@ -350,8 +340,15 @@ class SketchCanvas(QWidget):
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(QPen(QColor(128, 128, 128), 1))
             painter.setBrush(Qt.BrushStyle.NoBrush)
+            if self._tool == COLOUR:  # the dab's colour inside the outline
+                fill = QColor(self._colour)
+                fill.setAlphaF(HINTS_OPACITY)
+                painter.setBrush(fill)
             painter.drawEllipse(self._hover, radius, radius)
         painter.end()
+
+    def _stroke_on_hints(self) -> bool:
+        return self._stroke is not None and self._stroke.layer == HINT_LAYER
 
     def _on_view_changed(self) -> None:
         self._hover = (
@@ -366,72 +363,3 @@ class SketchCanvas(QWidget):
         for p in (old, pos):
             if p is not None:
                 self.update(QRectF(p.x() - r, p.y() - r, 2 * r, 2 * r).toAlignedRect())
-
-    # -- pointer input -----------------------------------------------------------------------
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            self.begin_stroke(self._to_image(event.position()))
-        elif event.button() == Qt.MouseButton.RightButton:
-            self.begin_stroke(self._to_image(event.position()), eraser=True)
-        else:
-            super().mousePressEvent(event)
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        self._set_hover(event.position())
-        if self._stroke is not None:
-            self.continue_stroke(self._to_image(event.position()))
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if self._stroke is not None:
-            self.continue_stroke(self._to_image(event.position()))
-            self.end_stroke()
-
-    def leaveEvent(self, event) -> None:
-        self._set_hover(None)
-        super().leaveEvent(event)
-
-    def tabletEvent(self, event: QTabletEvent) -> None:
-        pos = self._to_image(event.position())
-        kind = event.type()
-        if kind == QTabletEvent.Type.TabletPress:
-            eraser = event.pointerType() == QPointingDevice.PointerType.Eraser
-            self.begin_stroke(pos, event.pressure(), eraser=eraser)
-        elif kind == QTabletEvent.Type.TabletMove:
-            self._set_hover(event.position())
-            self.continue_stroke(pos, event.pressure())
-        elif kind == QTabletEvent.Type.TabletRelease:
-            self.end_stroke()
-        event.accept()  # no synthesised mouse events
-
-    # -- drag and drop -----------------------------------------------------------------------
-
-    def dragEnterEvent(self, event) -> None:
-        if _dropped_image(event.mimeData()) is not None:
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:
-        self.dragEnterEvent(event)
-
-    def dropEvent(self, event) -> None:
-        path = _dropped_image(event.mimeData())
-        if path is None:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        self.fileDropped.emit(path)
-
-
-def _dropped_image(mime) -> str | None:
-    if not mime.hasUrls():
-        return None
-    for url in mime.urls():
-        if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in IMAGE_SUFFIXES:
-            return url.toLocalFile()
-    return None
-
-
-def _mid(a: QPointF, b: QPointF) -> QPointF:
-    return QPointF((a.x() + b.x()) / 2, (a.y() + b.y()) / 2)

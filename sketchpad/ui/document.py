@@ -1,6 +1,10 @@
 """The sketch as a document: the file it was saved to, whether it has unsaved changes, new /
 open / save / save as / export, and the autosave that survives a crash.
 
+A sketch with colour hints saves as OpenRaster (`.ora`: the ink and the hints as two layers);
+one without, as PNG. Open reads both (and any picture); a PNG never silently drops hints: Save
+of a hinted sketch that came from a PNG asks where to save the `.ora`.
+
 It asks and tells the user through a `DocumentHost` (the main window), looked up at each call,
 so tests that replace the window's dialog methods replace them here too."""
 
@@ -10,20 +14,31 @@ import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from PIL import Image
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QImage, QUndoStack
 
 from sketchpad.errors import DataError
+from sketchpad.ora import read_ora, write_ora
 from sketchpad.ui.autosave import Autosave, Leftover
-from sketchpad.ui.canvas import IMAGE_SUFFIXES, SketchCanvas
-from sketchpad.ui.pictures import load_sketch_picture, save_png, side_by_side
+from sketchpad.ui.canvas import SketchCanvas
+from sketchpad.ui.canvas_input import SKETCH_SUFFIXES
+from sketchpad.ui.pictures import (
+    load_sketch_picture,
+    qimage_to_array,
+    rgba_to_qimage,
+    save_png,
+    side_by_side,
+    sketch_picture,
+)
 from sketchpad.ui.settings import AppSettings
 
 if TYPE_CHECKING:
-    from sketchpad.ui.worker import Frame
+    from sketchpad.ui.jobs import Frame
 
-IMAGE_FILTER = "Pictures (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ")"
+IMAGE_FILTER = "Sketches and pictures (" + " ".join(f"*{s}" for s in SKETCH_SUFFIXES) + ")"
 PNG_FILTER = "PNG pictures (*.png)"
+ORA_FILTER = "OpenRaster, ink and colour hints (*.ora)"
 EXPORT_SIDE = 512
 """Export result's default size: the model's picture upscaled when it is smaller."""
 
@@ -113,44 +128,71 @@ class SketchDocument(QObject):
             self.open(path)
 
     def open(self, path: str | Path) -> bool:
-        """Any picture as the sketch (an undoable edit); photos get their lines extracted."""
+        """A sketch file (`.ora`: ink and hints) or any picture as the sketch (one undoable
+        edit); photos get their lines extracted."""
         path = Path(path)
         try:
-            image, photo = load_sketch_picture(path, self._canvas.side)
+            if path.suffix.lower() == ".ora":
+                sketch = read_ora(path)
+                image, photo = sketch_picture(Image.fromarray(sketch.ink), self._canvas.side)
+                hints = rgba_to_qimage(sketch.hints) if sketch.hints is not None else None
+            else:
+                (image, photo), hints = load_sketch_picture(path, self._canvas.side), None
         except DataError as exc:
-            self._host.show_error("Cannot open picture", str(exc))
+            self._host.show_error("Cannot open sketch", str(exc))
             return False
         replaced = not self._canvas.is_blank()
-        self._canvas.replace_image(image, f"Open {path.name}")
+        self._canvas.replace_layers(image, hints, f"Open {path.name}")
         self._opened_at = self._undo_stack.index()
         self._settings.last_folder = str(path.parent)
         self._settings.add_recent_file(str(path))
         how = "as a photo: its lines were extracted" if photo else "as a drawing"
+        if hints is not None:
+            how += " with its colour hints"
         undo = " — Ctrl+Z brings back your drawing" if replaced else ""
         self._host.show_status(f"Opened {path.name} {how}{undo}", 8000)
         return True
 
     def save(self) -> bool:
-        if self.path is None:
-            return self.save_as()
+        if self.path is None or (self._canvas.has_hints() and not _is_ora(self.path)):
+            return self.save_as()  # a PNG would drop the hints: ask where the .ora goes
         return self._write_sketch(self.path)
 
     def save_as(self) -> bool:
-        suggested = self.path.name if self.path else "sketch.png"
-        path = self._host.ask_save_path("Save sketch", suggested, PNG_FILTER)
+        hinted = self._canvas.has_hints()
+        stem = self.path.stem if self.path else "sketch"
+        suggested = stem + (".ora" if hinted else ".png")
+        filters = (ORA_FILTER, PNG_FILTER) if hinted else (PNG_FILTER, ORA_FILTER)
+        path = self._host.ask_save_path("Save sketch", suggested, ";;".join(filters))
         if not path:
             return False
         path = Path(path)
-        if path.suffix.lower() != ".png":
-            path = path.with_name(path.name + ".png")
+        if path.suffix.lower() not in (".png", ".ora"):
+            path = path.with_name(path.name + (".ora" if hinted else ".png"))
         return self._write_sketch(path)
 
     def _write_sketch(self, path: Path) -> bool:
-        if not self._write_png(self._canvas.image(), path, "Cannot save sketch"):
+        canvas = self._canvas
+        if _is_ora(path):
+            hints = qimage_to_array(canvas.hints_image()) if canvas.has_hints() else None
+            try:
+                write_ora(path, qimage_to_array(canvas.image()), hints)
+            except DataError as exc:
+                self._host.show_error("Cannot save sketch", str(exc))
+                return False
+            self._settings.last_folder = str(path.parent)
+        elif not self._write_png(canvas.image(), path, "Cannot save sketch"):
             return False
         self.path = path
-        self._undo_stack.setClean()
         self._settings.add_recent_file(str(path))
+        if canvas.has_hints() and not _is_ora(path):  # not clean: the hints are in no file
+            self._host.show_status(
+                f"Saved {path} with the ink only: a PNG cannot keep the colour hints (save as "
+                ".ora to keep them)",
+                10000,
+            )
+            return True
+        self._undo_stack.setClean()
         self._host.show_status(f"Saved {path}", 4000)
         return True
 
@@ -222,7 +264,7 @@ class SketchDocument(QObject):
             self._autosave.remove()
             return
         try:
-            self._autosave.write(self._canvas.image())
+            self._autosave.write(self._canvas.image(), self._hints())
         except DataError as exc:
             self._host.show_status(f"Autosave failed: {exc}", 8000)
 
@@ -237,7 +279,7 @@ class SketchDocument(QObject):
                     if not self._host.ask_restore(leftover.stopped):
                         leftover.discard()
                         continue
-                    self._canvas.replace_image(leftover.image, "Restore sketch")
+                    self._canvas.replace_layers(leftover.image, leftover.hints, "Restore sketch")
                     self._adopt(leftover)
                     return True
         except DataError as exc:
@@ -260,11 +302,18 @@ class SketchDocument(QObject):
             self._autosave.remove()
             return
         try:
-            self._autosave.keep_for_next_start(self._canvas.image(), why)
+            self._autosave.keep_for_next_start(self._canvas.image(), why, self._hints())
         except DataError as exc:
             self._host.show_status(f"Autosave failed: {exc}", 8000)
+
+    def _hints(self) -> QImage | None:
+        return self._canvas.hints_image() if self._canvas.has_hints() else None
 
     def close(self) -> None:
         """The app closes on purpose: nothing to restore next time."""
         self._autosave_timer.stop()
         self._autosave.remove()
+
+
+def _is_ora(path: Path) -> bool:
+    return path.suffix.lower() == ".ora"

@@ -1,8 +1,10 @@
-"""The Draw tab: a tool bar (brush, eraser, size, Live, Generate, Variations, and the overlay
-toggles Verdicts and Probe) over the canvas and the result side by side, resizing together
-and sharing one zoom and pan. A strip of fixed height under each keeps the two pictures the
-same size: under the canvas the zoom, under the result the overlay's selector, opacity and
-legend (a line about the overlays while none is on)."""
+"""The Draw tab: a tool bar (brush, eraser, colour hints, size, Live, Generate, Variations, and
+the overlay toggles Verdicts and Probe) over the canvas and the result side by side, resizing
+together and sharing one zoom and pan. Strips of fixed height under each keep the two pictures
+the same size: under the canvas the hint colours (`HintTools`) and the zoom, under the result
+the variations (`VariationStrip`) and the overlay's selector, opacity and legend (a line
+about the overlays while none is on). The hint and variation strips show for a model that
+takes hints or noise."""
 
 from __future__ import annotations
 
@@ -22,10 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sketchpad.ui.canvas import BRUSH, ERASER, MAX_BRUSH, MIN_BRUSH, SketchCanvas
+from sketchpad.ui.canvas import BRUSH, COLOUR, ERASER, MAX_BRUSH, MIN_BRUSH, SketchCanvas
+from sketchpad.ui.hint_tools import HintTools
 from sketchpad.ui.overlay import OFF, PROBE, VERDICTS, ResultOverlay
 from sketchpad.ui.overlay_panel import OverlayPanel
 from sketchpad.ui.result_view import ResultView
+from sketchpad.ui.strokes import HINT_LAYER
+from sketchpad.ui.variations import VariationStrip, dice_icon
 from sketchpad.ui.view_transform import WHEEL_STEP, ViewTransform
 from sketchpad.verdicts import Cell, describe_cells
 
@@ -53,6 +58,8 @@ class DrawTab(QWidget):
     overlayStatus = Signal(str)
     """A line for the status bar: the hovered verdict cell(s), or where the attention is
     probed ("" to clear it)."""
+    toolStatus = Signal(str)
+    """A passing line for the status bar about the tools (what the eraser erases, a pick)."""
 
     def __init__(self, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -64,15 +71,20 @@ class DrawTab(QWidget):
 
         self.brush_action = QAction("Brush", self, checkable=True, shortcut=QKeySequence("B"))
         self.eraser_action = QAction("Eraser", self, checkable=True, shortcut=QKeySequence("E"))
-        self.brush_action.setToolTip("Brush (B)")
-        self.eraser_action.setToolTip("Eraser (E; the right mouse button or the stylus' eraser)")
+        self.brush_action.setToolTip("Brush (B): draws the lines")
+        self.hints = HintTools(self.canvas, self.result_view, self)
+        self.hints.status.connect(self.toolStatus)
+        self.colour_action = self.hints.colour_action
         tools = QActionGroup(self)
         tools.addAction(self.brush_action)
         tools.addAction(self.eraser_action)
+        tools.addAction(self.colour_action)
+        self.addActions([self.hints.show_action, self.hints.clear_action])
         self.brush_action.setChecked(True)
         self.brush_action.triggered.connect(lambda: self.canvas.set_tool(BRUSH))
         self.eraser_action.triggered.connect(lambda: self.canvas.set_tool(ERASER))
         self.canvas.toolChanged.connect(self._show_tool)
+        self._show_tool(self.canvas.tool)
 
         self.smaller_action = QAction("Smaller brush", self, shortcut=QKeySequence("["))
         self.larger_action = QAction("Larger brush", self, shortcut=QKeySequence("]"))
@@ -97,9 +109,17 @@ class DrawTab(QWidget):
         self.generate_button.setToolTip("Generate a picture of the sketch (Ctrl+Return)")
         self.generate_button.setEnabled(False)
         self.generate_button.clicked.connect(self.generateRequested)
+        self.reroll_action = QAction(dice_icon(), "New variations", self)
+        self.reroll_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.reroll_action.setToolTip(
+            "New variations (Ctrl+R): four other seeds under the picture; click one to keep it"
+        )
+        self.reroll_action.setEnabled(False)
+        self.reroll_action.triggered.connect(self.variationRequested)
+        self.addAction(self.reroll_action)
         self.variations_button = QPushButton("Variations")
-        self.variations_button.setToolTip("Another picture of the same sketch (new noise)")
-        self.variations_button.clicked.connect(self.variationRequested)
+        self.variations_button.setToolTip(self.reroll_action.toolTip())
+        self.variations_button.clicked.connect(self.reroll_action.trigger)
         for w in (self.live_box, self.generate_button, self.variations_button):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
@@ -119,6 +139,7 @@ class DrawTab(QWidget):
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         bar.addAction(self.brush_action)
         bar.addAction(self.eraser_action)
+        bar.addAction(self.colour_action)
         bar.addWidget(QLabel(" Size "))
         bar.addWidget(self.size_box)
         bar.addSeparator()
@@ -135,15 +156,23 @@ class DrawTab(QWidget):
         pane = QVBoxLayout(self.result_pane)
         pane.setContentsMargins(0, 0, 0, 0)
         pane.setSpacing(0)
+        self.variation_strip = VariationStrip(self.reroll_action)
         pane.addWidget(self.result_view, 1)
+        pane.addWidget(self.variation_strip)
         pane.addWidget(self.overlay_panel)
 
         self.canvas_pane = QWidget()
         pane = QVBoxLayout(self.canvas_pane)
         pane.setContentsMargins(0, 0, 0, 0)
         pane.setSpacing(0)
+        self.hint_row = self.hints.row()
         pane.addWidget(self.canvas, 1)
+        pane.addWidget(self.hint_row)
         pane.addWidget(self._zoom_strip())
+        height = max(self.hint_row.sizeHint().height(), self.variation_strip.sizeHint().height())
+        for row in (self.hint_row, self.variation_strip):
+            row.setFixedHeight(height)  # the two pictures stay the same size
+        self._set_model_inputs(False, False)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.canvas_pane)
@@ -219,8 +248,18 @@ class DrawTab(QWidget):
     def live(self) -> bool:
         return self.live_box.isChecked()
 
-    def set_takes_noise(self, takes_noise: bool) -> None:
+    def set_model_inputs(self, takes_hints: bool, takes_noise: bool) -> None:
+        """A model was loaded: the hint tools for one with hint inputs, the variations for
+        one with noise."""
+        self.hints.set_available(takes_hints)
+        self._set_model_inputs(takes_hints, takes_noise)
+
+    def _set_model_inputs(self, takes_hints: bool, takes_noise: bool) -> None:
         self.variations_widget_action.setVisible(takes_noise)
+        self.reroll_action.setEnabled(takes_noise)
+        self.variation_strip.set_available(takes_noise)
+        for row in (self.hint_row, self.variation_strip):
+            row.setVisible(takes_hints or takes_noise)
 
     # -- overlays ----------------------------------------------------------------------------
 
@@ -307,4 +346,17 @@ class DrawTab(QWidget):
         self.liveToggled.emit(on)
 
     def _show_tool(self, tool: str) -> None:
-        (self.brush_action if tool == BRUSH else self.eraser_action).setChecked(True)
+        action = {BRUSH: self.brush_action, ERASER: self.eraser_action}.get(tool)
+        (action or self.colour_action).setChecked(True)
+        layer = "colour hints" if self.canvas.active_layer == HINT_LAYER else "ink"
+        self.eraser_action.setToolTip(
+            f"Eraser (E): erases the {layer}, the layer of the last drawing tool (Brush: the "
+            "ink, Colour hints: the hints); the right mouse button or the stylus' eraser "
+            "erases it too"
+        )
+        if tool == ERASER:
+            self.toolStatus.emit(f"Eraser: erases the {layer} (the last drawing tool's layer)")
+        elif tool == COLOUR:
+            self.toolStatus.emit(
+                "Colour hints: dab colours; right-drag erases hints, Alt-click picks a colour"
+            )

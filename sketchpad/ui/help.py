@@ -27,13 +27,14 @@ from sketchpad.checkpoint import read_metadata
 from sketchpad.errors import SketchpadError
 
 if TYPE_CHECKING:
-    from sketchpad.ui.worker import ModelInfo
+    from sketchpad.ui.jobs import ModelInfo
 
 FIRST_RUN_TIP = "Draw on the left canvas to start; Help ▸ Examples has sketches, F1 the shortcuts"
 
 GESTURES = (
     ("Left-drag on the canvas", "Draw with the current tool"),
-    ("Right-drag on the canvas", "Erase"),
+    ("Right-drag on the canvas", "Erase (the ink, or the hints after the Colour tool)"),
+    ("Alt + click on the canvas or the picture", "Pick that colour for the hints"),
     ("Ctrl + mouse wheel", "Zoom the canvas"),
     ("Space + drag, or middle-drag", "Pan the canvas"),
     ("Drop a picture on the canvas", "Open it as the sketch"),

@@ -8,7 +8,6 @@ offscreen.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -21,18 +20,15 @@ from sketchpad.ui import dialogs
 from sketchpad.ui.document import EXPORT_SIDE, SketchDocument
 from sketchpad.ui.draw_tab import DrawTab
 from sketchpad.ui.help import FIRST_RUN_TIP, AboutDialog, ShortcutsDialog, about_html
+from sketchpad.ui.jobs import EngineFactory, Frame, ModelInfo, default_engine_factory
+from sketchpad.ui.live import LiveGeneration
 from sketchpad.ui.menus import build_menu_bar, window_menus
 from sketchpad.ui.remote_dialog import RemoteControls
 from sketchpad.ui.remote_link import RemoteFactory, default_remote_factory
 from sketchpad.ui.settings import AppSettings, remember_window, restore_window
 from sketchpad.ui.status_bar import StatusBar
-from sketchpad.ui.worker import (
-    EngineFactory,
-    Frame,
-    InferenceService,
-    ModelInfo,
-    default_engine_factory,
-)
+from sketchpad.ui.variations import Variations
+from sketchpad.ui.worker import InferenceService
 
 MODEL_FILTER = "Sketchpad models (*.safetensors)"
 NO_MODEL_TEXT = (
@@ -41,7 +37,7 @@ NO_MODEL_TEXT = (
 )
 
 
-class MainWindow(QMainWindow):
+class MainWindow(LiveGeneration, QMainWindow):
     frameShown = Signal(object)
     """A generated picture (a worker `Frame`) is now in the result view."""
     modelChanged = Signal(object)
@@ -114,6 +110,10 @@ class MainWindow(QMainWindow):
         self._asked = False
         """The first model tried at start was asked for (`--model`): a dialog says it failed."""
         self._seed = 0
+        """The noise seed of the picture (a variation's, once one is clicked)."""
+        self.variations = Variations(
+            self.draw_tab.variation_strip, self.service, lambda: self.canvas.is_drawing, self
+        )
         self.want_verdicts = False
         """Ask the engine for the discriminator's verdicts with every picture (for overlays)."""
         self.probe: tuple[float, float] | None = None
@@ -141,15 +141,21 @@ class MainWindow(QMainWindow):
     # -- construction ------------------------------------------------------------------------
 
     def _connect(self) -> None:
+        self.canvas.sketchChanged.connect(self.variations.sketch_changed)
         self.canvas.sketchChanged.connect(self._on_sketch_changed)
         self.canvas.fileDropped.connect(self.document.open)
         self.draw_tab.generateRequested.connect(self.generate)
         self.draw_tab.variationRequested.connect(self.new_variation)
+        self.draw_tab.toolStatus.connect(lambda text: self.show_status(text, 6000))
+        self.variations.seedChosen.connect(self.keep_seed)
         self.draw_tab.liveToggled.connect(self._on_live_toggled)
         self.draw_tab.overlayRequestChanged.connect(self._on_overlay_request)
         self.draw_tab.overlayStatus.connect(self._show_overlay_status)
         self.service.frameReady.connect(self._on_frame)
         self.service.jobFailed.connect(lambda _id, msg: self.show_status(msg, 8000))
+        self.service.variationFailed.connect(
+            lambda i, msg: self.show_status(f"Variation {i + 1}: {msg}", 8000)
+        )
         self.service.modelLoaded.connect(self._on_model_loaded)
         self.service.modelFailed.connect(self._on_model_failed)
         self.service.deviceChanged.connect(self._on_device_changed)
@@ -286,8 +292,8 @@ class MainWindow(QMainWindow):
             self.settings.last_model = info.path
             self.settings.add_recent_model(info.path)
         self.status.show_model(info)
-        self.draw_tab.set_takes_noise(info.takes_noise)
-        self.variation_action.setEnabled(info.takes_noise)
+        self.draw_tab.set_model_inputs(info.takes_hints, info.takes_noise)
+        self.variations.set_enabled(info.takes_noise)
         self.draw_tab.set_overlay_model(info.branches, info.attention_levels, info.resolution)
         self.result_view.set_message("")
         if self._failed:  # at start a model failed: say which one runs instead
@@ -321,58 +327,6 @@ class MainWindow(QMainWindow):
         if not reason:
             self.show_status(f"Now running on {text}", 4000)
         self.generate()
-
-    # -- generation --------------------------------------------------------------------------
-
-    def generate(self) -> int | None:
-        """Ask for a picture of the current sketch (whatever the Live switch says)."""
-        if self.model is None:
-            return None
-        return self.service.submit(
-            self.canvas.image(), want_verdicts=self.want_verdicts, probe=self.probe, seed=self._seed
-        )
-
-    def new_variation(self) -> None:
-        self._seed = random.randrange(2**31)
-        self.generate()
-
-    def _on_sketch_changed(self) -> None:
-        self.status.set_idle_text("")  # the first-run tip has done its job
-        if self.draw_tab.live:
-            self.generate()
-
-    def _on_live_toggled(self, on: bool) -> None:
-        self.settings.live = on
-        if on:
-            self.generate()
-
-    def _on_overlay_request(self, want_verdicts: bool, probe: tuple[float, float] | None) -> None:
-        """An overlay was switched or the probe point moved: ask for what it needs (the
-        verdicts come in the same run as the picture; none are computed while it is off)."""
-        needs_more = (want_verdicts and not self.want_verdicts) or (
-            probe is not None and probe != self.probe
-        )
-        self.want_verdicts, self.probe = want_verdicts, probe
-        if needs_more:
-            self.generate()
-
-    def _show_overlay_status(self, text: str) -> None:
-        if text:
-            self.show_status(text)
-        else:
-            self.statusBar().clearMessage()
-
-    def _on_frame(self, frame: Frame) -> None:
-        self.last_frame = frame
-        self.result_view.set_image(frame.image)
-        result = frame.result
-        self.draw_tab.show_overlay_result(result.verdicts, result.attention, frame.job.probe)
-        self.status.show_frame(frame)
-        if self.remote.active:  # "Remote: host, GPU, N ms round trip"
-            self.device_label.setText(frame.device_text)
-        if frame.fallback_reason:  # the device failed while running (CUDA out of memory)
-            self._device_ran(True)
-        self.frameShown.emit(frame)
 
     # -- the sketch document -----------------------------------------------------------------
 

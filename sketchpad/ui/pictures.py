@@ -46,6 +46,14 @@ PAPER_SHARE_OF_DRAWINGS = 0.5
 """A picture with less than this share of its pixels near its paper level is taken for a photo."""
 
 
+def rgba_to_qimage(rgba: np.ndarray) -> QImage:
+    """A uint8 (H, W, 4) RGBA array (not premultiplied) as an ARGB32 QImage of its own."""
+    a = np.ascontiguousarray(rgba, dtype=np.uint8)
+    h, w, _ = a.shape
+    image = QImage(a.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
+    return image.convertToFormat(QImage.Format.Format_ARGB32)  # a copy
+
+
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:
     """A uint8 (H, W, 3) array as a QImage that owns its pixels."""
     a = np.ascontiguousarray(rgb, dtype=np.uint8)
@@ -68,7 +76,12 @@ def looks_like_photo(picture: Image.Image) -> bool:
 def load_sketch_picture(path: str | Path, side: int) -> tuple[QImage, bool]:
     """A picture file as a (side × side) black-on-white canvas image, and whether it was taken
     for a photo (its lines extracted). Raises DataError for unreadable files."""
-    picture = load_image(path)
+    return sketch_picture(load_image(path), side)
+
+
+def sketch_picture(picture: Image.Image, side: int) -> tuple[QImage, bool]:
+    """An RGB picture as a (side × side) black-on-white canvas image, and whether it was taken
+    for a photo (its lines extracted)."""
     photo = looks_like_photo(picture)
     ink = photo_to_sketch(picture, side) if photo else sketch_to_tensor(picture, side)
     return rgb_to_qimage(sketch_tensor_to_rgb(ink)), photo

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sketchpad.ui.worker import InferenceService, ModelInfo
+from sketchpad.ui.jobs import ModelInfo
+from sketchpad.ui.worker import InferenceService
 
 URL_KEY = "remote/url"
 TOKEN_KEY = "remote/token"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from sketchpad.ui.pictures import fitted_square
@@ -31,6 +31,8 @@ class ResultView(QWidget):
     """(y, x) fractions of the picture under the pointer, or None when it is off the picture."""
     clicked = Signal(object)
     """(y, x) fractions of the picture where the left button was pressed."""
+    picked = Signal(object)
+    """(y, x) fractions of the picture where it was Alt-clicked (to pick its colour)."""
 
     def __init__(self, parent: QWidget | None = None, view: ViewTransform | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +86,15 @@ class ResultView(QWidget):
         x = (pos.x() - rect.x()) / rect.width()
         return (y, x) if 0 <= y < 1 and 0 <= x < 1 else None
 
+    def colour_at(self, where: tuple[float, float]) -> QColor | None:
+        """The picture's colour at (y, x) fractions (None: no picture, or off it)."""
+        y, x = where
+        if self._image is None or not (0 <= y < 1 and 0 <= x < 1):
+            return None
+        colour = self._image.pixelColor(int(x * self._image.width()), int(y * self._image.height()))
+        colour.setAlpha(255)
+        return colour
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         self.pointerMoved.emit(
             self.fractions(event.position()) if self._image is not None else None
@@ -96,7 +107,10 @@ class ResultView(QWidget):
             and where is not None
             and self._image is not None
         ):
-            self.clicked.emit(where)
+            if event.modifiers() & Qt.KeyboardModifier.AltModifier:
+                self.picked.emit(where)
+            else:
+                self.clicked.emit(where)
         else:
             super().mousePressEvent(event)
 

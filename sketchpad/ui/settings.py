@@ -70,6 +70,15 @@ class AppSettings:
         self.store.setValue("brush/tool", tool)
 
     @property
+    def hint_colours(self) -> list[str]:
+        """The recent hint colours, "#rrggbb", newest first (the first one is in use)."""
+        return self._list("hints/recent")
+
+    @hint_colours.setter
+    def hint_colours(self, names: list[str]) -> None:
+        self.store.setValue("hints/recent", list(names))
+
+    @property
     def live(self) -> bool:
         return self._bool("live", True)
 
@@ -117,7 +126,8 @@ class AppSettings:
 
 
 def restore_window(settings: AppSettings, window: QMainWindow, draw_tab: DrawTab) -> None:
-    """The window and the Draw tab as they were left: size and place, splitter, brush, Live."""
+    """The window and the Draw tab as they were left: size and place, splitter, brush, the
+    hint colours, Live."""
     if (geometry := settings.geometry("geometry")) is not None:
         window.restoreGeometry(geometry)
     else:
@@ -128,6 +138,9 @@ def restore_window(settings: AppSettings, window: QMainWindow, draw_tab: DrawTab
     canvas.set_brush_size(settings.brush_size)
     canvas.set_tool(settings.tool if settings.tool in ("brush", "eraser") else "brush")
     draw_tab.live_box.setChecked(settings.live)
+    palette = draw_tab.hints.palette
+    palette.set_recent(settings.hint_colours)
+    palette.recentChanged.connect(lambda names: setattr(settings, "hint_colours", names))
 
 
 def remember_window(

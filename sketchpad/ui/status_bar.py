@@ -15,7 +15,7 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
 if TYPE_CHECKING:
-    from sketchpad.ui.worker import Frame, ModelInfo
+    from sketchpad.ui.jobs import Frame, ModelInfo
 
 
 class ElidedLabel(QLabel):

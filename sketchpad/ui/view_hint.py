@@ -8,7 +8,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 HINT_TITLE = "Draw here"
 HINT_LINES = (
     "Line drawings like emoji work best",
-    "right-click erases · V verdicts · P probe",
+    "right-click erases · H colour hints · V verdicts · P probe",
     "Ctrl+wheel zooms · space-drag pans · Ctrl+0 fits",
 )
 

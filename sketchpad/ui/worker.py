@@ -6,93 +6,34 @@ devices, turns canvas snapshots into tensors, runs the engine and builds the res
 in flight; while it runs, each new sketch replaces the one waiting (older ones are dropped,
 never queued); when the job ends, the waiting sketch runs next. So the final sketch always
 gets its result and the GUI thread never runs the model.
+
+Variation thumbnails are a second, lower lane: they run one job at a time, only while no
+picture of the sketch waits, and a new sketch drops those not started; so they never hold
+the live picture back by more than one thumbnail.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
-from sketchpad.engine import Request, Result
-from sketchpad.errors import ConnectionLost, SketchpadError
-from sketchpad.ui.pictures import qimage_to_tensor, rgb_to_qimage
+from sketchpad.errors import ConnectionLost
+from sketchpad.ui.jobs import (
+    EngineFactory,
+    EngineLike,
+    Frame,
+    Job,
+    ModelInfo,
+    default_engine_factory,
+    failure_text,
+    job_request,
+)
+from sketchpad.ui.pictures import rgb_to_qimage
 from sketchpad.ui.remote_link import RemoteFactory, RemoteLink, close_engine, default_remote_factory
-from sketchpad.verdicts import Branch
-
-
-class EngineLike(Protocol):
-    """What the worker needs of an engine (the real `sketchpad.engine.Engine`, or a fake).
-    An engine with no `branches` (the discriminator's maps) offers no verdict overlay; one with
-    no `attention_levels`, no attention probe."""
-
-    name: str
-    resolution: int
-    takes_noise: bool
-    has_discriminator: bool
-    fallback_reason: str | None
-    branches: Sequence[Branch]
-    attention_levels: Sequence[int]
-
-    def run(self, request: Request) -> Result: ...
-    def set_device(self, name: str) -> str | None: ...
-    def describe(self) -> str: ...
-
-
-EngineFactory = Callable[[str, str], EngineLike]
-"""(model path, device name) -> engine; raises SketchpadError when the model cannot be used."""
-
-
-def default_engine_factory(path: str, device: str) -> EngineLike:
-    from sketchpad.checkpoint import load_model
-    from sketchpad.engine import Engine
-
-    return Engine(load_model(path), device=device)
-
-
-@dataclass(frozen=True)
-class Job:
-    """One generation request as the GUI sends it: a snapshot of the canvas."""
-
-    job_id: int
-    sketch: QImage
-    want_verdicts: bool = False
-    probe: tuple[float, float] | None = None
-    seed: int | None = None
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One generation as the GUI receives it: the engine's result and its picture."""
-
-    job: Job
-    result: Result
-    image: QImage
-    milliseconds: float  # in the worker, snapshot conversion included
-    device_text: str
-    fallback_reason: str | None
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    path: str
-    name: str
-    resolution: int
-    takes_noise: bool
-    has_discriminator: bool
-    device_text: str
-    fallback_reason: str | None
-    branches: tuple[Branch, ...] = ()
-    """The discriminator's output maps, in the order of `Result.verdicts` (for overlays)."""
-    attention_levels: tuple[int, ...] = ()
-    """Generator levels with self-attention (level l works at resolution / 2^l)."""
-    remote: str = ""
-    """The server's URL when a remote generator runs the model ("" when it runs here)."""
 
 
 class InferenceWorker(QObject):
@@ -134,18 +75,13 @@ class InferenceWorker(QObject):
             return
         start = time.perf_counter()
         try:
-            sketch = qimage_to_tensor(job.sketch, engine.resolution)
-            request = Request(job.job_id, sketch, job.want_verdicts, job.probe, job.seed)
             try:
-                result = engine.run(request)
+                result = engine.run(job_request(job, engine))
             except ConnectionLost as exc:
                 engine = self._fall_back(str(exc))
                 if engine is None:
                     raise
-                sketch = qimage_to_tensor(job.sketch, engine.resolution)
-                result = engine.run(
-                    Request(job.job_id, sketch, job.want_verdicts, job.probe, job.seed)
-                )
+                result = engine.run(job_request(job, engine))
             image = rgb_to_qimage(result.image)
             ms = (time.perf_counter() - start) * 1000.0
             frame = Frame(job, result, image, ms, engine.describe(), engine.fallback_reason)
@@ -245,25 +181,18 @@ class InferenceWorker(QObject):
             tuple(e.branches),
             tuple(e.attention_levels),
             remote,
+            bool(getattr(e, "takes_hints", False)),
         )
 
 
-def failure_text(exc: BaseException) -> str:
-    """A failure in words for the status bar or a dialog: the project's own errors say what to
-    do; others get their kind (out of memory said plainly) and their first line."""
-    if isinstance(exc, SketchpadError):
-        return str(exc)
-    if isinstance(exc, MemoryError):
-        return "out of memory; close other programs or open a smaller model"
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-
-
 class InferenceService(QObject):
-    """The GUI side: owns the worker thread and schedules jobs newest-first."""
+    """The GUI side: owns the worker thread and schedules jobs newest-first, the pictures of
+    the sketch before the variation thumbnails."""
 
     frameReady = Signal(object)  # Frame
     jobFailed = Signal(int, str)
+    variationReady = Signal(object)  # Frame of a variation thumbnail (`job.variation` set)
+    variationFailed = Signal(int, str)  # thumbnail index, message
     modelLoaded = Signal(object)  # ModelInfo
     modelFailed = Signal(str, str)
     deviceChanged = Signal(str, str)
@@ -306,7 +235,9 @@ class InferenceService(QObject):
         self._thread.finished.connect(self._worker.deleteLater)
         self._thread.start()
         self._next_id = 0
+        self._last_id = 0
         self._pending: Job | None = None
+        self._variations: list[Job] = []
         self._in_flight: Job | None = None
         self._has_model = False
 
@@ -319,20 +250,45 @@ class InferenceService(QObject):
         want_verdicts: bool = False,
         probe: tuple[float, float] | None = None,
         seed: int | None = None,
+        hints: QImage | None = None,
     ) -> int:
-        """Ask for a picture of `sketch` (a snapshot). It replaces any sketch still waiting."""
+        """Ask for a picture of `sketch` and `hints` (snapshots). It replaces any sketch still
+        waiting."""
         self._next_id += 1
-        self._pending = Job(self._next_id, sketch, want_verdicts, probe, seed)
+        self._last_id = self._next_id
+        self._pending = Job(self._next_id, sketch, want_verdicts, probe, seed, hints)
         self._dispatch()
         return self._next_id
+
+    def submit_variations(
+        self, sketch: QImage, hints: QImage | None, seeds: Sequence[int]
+    ) -> list[Job]:
+        """Ask for one thumbnail per seed of `sketch` and `hints`, in the lower lane (they
+        replace the thumbnails not started yet)."""
+        jobs = []
+        for index, seed in enumerate(seeds):
+            self._next_id += 1
+            jobs.append(Job(self._next_id, sketch, seed=seed, hints=hints, variation=index))
+        self._variations = list(jobs)
+        self._dispatch()
+        return list(jobs)
+
+    def cancel_variations(self) -> None:
+        """Drop the thumbnails not started (the sketch changed)."""
+        self._variations = []
 
     @property
     def busy(self) -> bool:
         return self._in_flight is not None
 
     @property
+    def variations_waiting(self) -> int:
+        return len(self._variations)
+
+    @property
     def last_job_id(self) -> int:
-        return self._next_id
+        """The id of the last picture of the sketch asked for (thumbnails aside)."""
+        return self._last_id
 
     def load_model(self, path: str | Path) -> None:
         self._loadModel.emit(str(path))
@@ -350,26 +306,37 @@ class InferenceService(QObject):
     def shutdown(self) -> None:
         """Stop the thread after the job in flight (if any) ends."""
         if self._thread.isRunning():
-            self._pending = None
+            self._pending, self._variations = None, []
             self._thread.quit()
             self._thread.wait()
 
     # -- plumbing ----------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        if self._in_flight is not None or self._pending is None or not self._has_model:
+        if self._in_flight is not None or not self._has_model:
             return
-        self._in_flight, self._pending = self._pending, None
+        if self._pending is not None:
+            self._in_flight, self._pending = self._pending, None
+        elif self._variations:
+            self._in_flight = self._variations.pop(0)
+        else:
+            return
         self._runJob.emit(self._in_flight)
 
     def _on_frame(self, frame: Frame) -> None:
         self._in_flight = None
-        self.frameReady.emit(frame)
+        if frame.job.variation is not None:
+            self.variationReady.emit(frame)
+        else:
+            self.frameReady.emit(frame)
         self._dispatch()
 
     def _on_failed(self, job_id: int, message: str) -> None:
-        self._in_flight = None
-        self.jobFailed.emit(job_id, message)
+        job, self._in_flight = self._in_flight, None
+        if job is not None and job.variation is not None:
+            self.variationFailed.emit(job.variation, message)
+        else:
+            self.jobFailed.emit(job_id, message)
         self._dispatch()
 
     def _on_model(self, info: ModelInfo) -> None:

@@ -1,0 +1,122 @@
+"""The main window's side of generation (a part of `MainWindow`): what it asks the engine for
+(the sketch with its hints, the seed, what the overlays need) and what it does with each
+picture that comes back."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QImage
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import SignalInstance
+    from PySide6.QtWidgets import QLabel
+
+    from sketchpad.ui.canvas import SketchCanvas
+    from sketchpad.ui.draw_tab import DrawTab
+    from sketchpad.ui.jobs import Frame, ModelInfo
+    from sketchpad.ui.remote_dialog import RemoteControls
+    from sketchpad.ui.result_view import ResultView
+    from sketchpad.ui.settings import AppSettings
+    from sketchpad.ui.status_bar import StatusBar
+    from sketchpad.ui.variations import Variations
+    from sketchpad.ui.worker import InferenceService
+
+
+class LiveGeneration:
+    """Mixed into `MainWindow`, which makes every attribute below."""
+
+    model: ModelInfo | None
+    last_frame: Frame | None
+    service: InferenceService
+    canvas: SketchCanvas
+    draw_tab: DrawTab
+    result_view: ResultView
+    variations: Variations
+    settings: AppSettings
+    status: StatusBar
+    remote: RemoteControls
+    _seed: int
+    """The noise seed of the picture (a variation's, once one is clicked)."""
+    want_verdicts: bool
+    """Ask the engine for the discriminator's verdicts with every picture (for overlays)."""
+    probe: tuple[float, float] | None
+    """(y, x) image fractions where the attention is probed with every picture, or None."""
+
+    if TYPE_CHECKING:  # the window's own
+        frameShown: SignalInstance
+        device_label: QLabel
+
+        def show_status(self, text: str, timeout_ms: int = 0) -> None: ...
+        def _device_ran(self, fell_back: bool) -> None: ...
+
+    # -- generation --------------------------------------------------------------------------
+
+    def generate(self) -> int | None:
+        """Ask for a picture of the current sketch (whatever the Live switch says)."""
+        if self.model is None:
+            return None
+        return self.service.submit(
+            self.canvas.image(),
+            want_verdicts=self.want_verdicts,
+            probe=self.probe,
+            seed=self._seed,
+            hints=self.hints_to_send(),
+        )
+
+    def hints_to_send(self) -> QImage | None:
+        """The hint layer for the model, or None: a model without hint inputs, hints hidden
+        (to compare without them) or none drawn."""
+        c = self.canvas
+        wanted = self.model is not None and self.model.takes_hints
+        return c.hints_image() if wanted and c.hints_shown and c.has_hints() else None
+
+    def new_variation(self) -> None:
+        """Four new seeds in the variations strip (Ctrl+R, the dice, Variations)."""
+        self.variations.reroll()
+
+    def keep_seed(self, seed: int) -> None:
+        """A variation was clicked: its seed makes the picture from now on."""
+        self._seed = seed
+        self.show_status(f"Keeping the variation of seed {seed}", 4000)
+        self.generate()
+
+    def _on_sketch_changed(self) -> None:
+        self.status.set_idle_text("")  # the first-run tip has done its job
+        if self.draw_tab.live:
+            self.generate()
+
+    def _on_live_toggled(self, on: bool) -> None:
+        self.settings.live = on
+        if on:
+            self.generate()
+
+    def _on_overlay_request(self, want_verdicts: bool, probe: tuple[float, float] | None) -> None:
+        """An overlay was switched or the probe point moved: ask for what it needs (the
+        verdicts come in the same run as the picture; none are computed while it is off)."""
+        needs_more = (want_verdicts and not self.want_verdicts) or (
+            probe is not None and probe != self.probe
+        )
+        self.want_verdicts, self.probe = want_verdicts, probe
+        if needs_more:
+            self.generate()
+
+    def _show_overlay_status(self, text: str) -> None:
+        if text:
+            self.show_status(text)
+        else:
+            self.status.clearMessage()
+
+    def _on_frame(self, frame: Frame) -> None:
+        self.last_frame = frame
+        if frame.job.job_id == self.service.last_job_id:  # the newest sketch's picture
+            self.variations.picture_shown(frame)
+        self.result_view.set_image(frame.image)
+        result = frame.result
+        self.draw_tab.show_overlay_result(result.verdicts, result.attention, frame.job.probe)
+        self.status.show_frame(frame)
+        if self.remote.active:  # "Remote: host, GPU, N ms round trip"
+            self.device_label.setText(frame.device_text)
+        if frame.fallback_reason:  # the device failed while running (CUDA out of memory)
+            self._device_ran(True)
+        self.frameShown.emit(frame)
