@@ -3,6 +3,7 @@ local colour, geometric in number, moving with the augmentation."""
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from sketchpad.data.augment import AugmentConfig, augment_pair, pair_generator
 from sketchpad.data.hints import (
@@ -29,6 +30,11 @@ def target() -> torch.Tensor:
     return img
 
 
+def spilled(region: torch.Tensor) -> torch.Tensor:
+    """`region` grown by the pixel a dab may spill over its edge."""
+    return F.max_pool2d(region[None, None].float(), 3, 1, 1)[0, 0] > 0
+
+
 def test_hints_are_deterministic_per_item_and_vary_between_items():
     img = target()
     a = sample_hints(img, hint_generator(1, 2, 3), count=6)
@@ -42,7 +48,9 @@ def test_dabs_sit_on_coloured_pixels_in_their_local_colour():
     img = target()
     colour, mask = sample_hints(img, hint_generator(0, 0, 0), count=16)
     on = mask[0] > 0
-    assert on.any() and (on <= coloured_pixels(img)).all()  # never on lines or paper
+    assert (
+        on.any() and (on <= spilled(coloured_pixels(img))).all()
+    )  # on coloured regions, spilling a pixel at most
     reds = on & (torch.arange(R)[:, None] < 30)
     blues = on & (torch.arange(R)[:, None] >= 30)
     assert reds.any() and blues.any()
@@ -81,9 +89,11 @@ def test_hints_sampled_after_the_augmentation_move_with_it():
         _, moved = augment_pair(sketch, img, config, pair_generator(3, 1, index))
         colour, mask = sample_hints(moved, hint_generator(3, 1, index), count=8)
         on = mask[0] > 0
-        assert (on <= coloured_pixels(moved)).all()
+        inside = on & coloured_pixels(moved)
+        assert (on <= spilled(coloured_pixels(moved))).all()
         if on.any():  # each hinted pixel's colour is the moved target's colour there (±blur)
-            err = (colour[:, on] - moved[:, on]).abs().mean()
+            assert inside.sum() >= on.sum() // 2
+            err = (colour[:, inside] - moved[:, inside]).abs().mean()
             assert err < 0.25
 
 

@@ -17,6 +17,7 @@ from sketchpad.data.hints import fit_hints, hints_from_rgba, rgba_from_hints
 from sketchpad.engine import Engine, Request
 from sketchpad.train.run import TrainingRun
 from tests.conftest import TINY_G, save_tiny_model, tiny_networks
+from tests.test_data_hints import spilled
 from tests.test_train import tiny_config
 
 pytestmark = pytest.mark.usefixtures("isolated_user_dirs")
@@ -176,11 +177,12 @@ def test_dataset_hints_are_fixed_per_item_and_lie_on_the_augmented_target(data):
     hinted = 0
     for item in first + later:
         mask = item["hints"][3] > 0
-        assert (mask <= coloured_pixels(item["image"])).all()
+        inside = mask & coloured_pixels(item["image"])
+        assert (mask <= spilled(coloured_pixels(item["image"]))).all()
         if mask.any():
             hinted += 1
-            err = (item["hints"][:3, mask] - item["image"][:, mask]).abs().mean()
-            assert err < 0.3
+            err = (item["hints"][:3, inside] - item["image"][:, inside]).abs().mean()
+            assert err < 0.35  # blurred edges of a small augmented picture
     assert hinted >= 4
     assert "hints" not in open_source(data, resolution=32, split="all")[0]
 

@@ -96,7 +96,7 @@ class AugmentConfig:
     """Largest share of the ink a gap pattern erases."""
     max_overshoot: float = 3.0
     """Largest overshoot or doubling offset, in pixels at 128 px."""
-    hint_p_none: float = 0.35
+    hint_p_none: float = 0.125
     """Colour hints (models with hint inputs): the dab count is geometric, P(no dab) this."""
     hint_max_dabs: int = 32
     """Colour hints: the most dabs one item gets."""

@@ -5,14 +5,17 @@ A hint is a hint colour (3, R, R) in [-1, 1] and a hint mask (1, R, R) in {0, 1}
 mask is 1 the user asked for that colour. The distribution, per training item:
 
 - the number of dabs is geometric on {0, 1, 2, ...}: P(n) = p (1 - p)^n with p = `p_none`
-  (0.35 by default, so about a third of the items have no hint and the model keeps working
-  without them; the mean is (1 - p) / p ≈ 1.9), capped at `max_dabs`;
-- each dab is a round blob (half of them; radius 2–5 px at 128 px) or a short stroke (a
-  random walk of 3–8 steps of 2–4 px, 1–3 px thick), sizes scaled with the resolution;
+  (1/8 by default, Zhang et al.'s choice: one item in eight has no hint, so the model keeps
+  working without them; the mean is (1 - p) / p = 7, and 16 or more dabs come about one time
+  in eight), capped at `max_dabs`;
+- each dab is a round blob (40%; radius 2–5 px at 128 px), a short stroke (30%; a random walk
+  of 3–8 steps of 2–4 px, 1–3 px thick) or a long brush stroke (30%; 6–16 steps, 3–8 px
+  thick, turning gently), as people dab and scribble colour; sizes scale with the resolution;
 - it is centred on a coloured pixel of the target (neither paper-white nor line-black),
   chosen uniformly; where the target has none, there is no dab;
-- its colour is the target's mean colour under it, and its mask keeps only the coloured
-  pixels under it, so that a dab never paints over a line or the paper.
+- it keeps to the region of its centre's colour (pixels within 0.25 of it), spilling one
+  pixel over the region's edge (onto its outline) as a hand does; its colour is the target's
+  mean colour over the region's pixels under it.
 
 Hints are sampled from the target after augmentation, so they move with it (rotation, scale,
 shift, flip). Every draw comes from the item's own generator (`hint_generator`, keyed by
@@ -40,7 +43,7 @@ INK_LEVEL = 0.22  # and one whose channels are all below this is a line
 
 @dataclass(frozen=True)
 class HintConfig:
-    p_none: float = 0.35  # P(no dab); the dab count is geometric with this parameter
+    p_none: float = 0.125  # P(no dab); the dab count is geometric with this parameter
     max_dabs: int = 32  # the most dabs one item gets
 
     def __post_init__(self) -> None:
@@ -74,6 +77,11 @@ def dab_count(generator: torch.Generator, config: HintConfig) -> int:
     return min(n, config.max_dabs)
 
 
+SAME_COLOUR = 0.25
+"""A dab stays in the region of its centre's colour: pixels within this (per channel, in
+[-1, 1]) of it."""
+
+
 def sample_hints(
     image: torch.Tensor,
     generator: torch.Generator,
@@ -91,6 +99,7 @@ def sample_hints(
     allowed = coloured_pixels(image)
     where = allowed.flatten().nonzero().flatten()
     unit = size / 128.0
+    spill = max(1, round(unit))
     yy, xx = torch.meshgrid(
         torch.arange(size, dtype=torch.float32),
         torch.arange(size, dtype=torch.float32),
@@ -102,25 +111,31 @@ def sample_hints(
             continue
         centre = int(where[min(int(u[0] * where.numel()), where.numel() - 1)])
         cy, cx = float(centre // size), float(centre % size)
-        if u[1] < 0.5:  # a blob
+        if u[1] < 0.4:  # a blob
             radius = (2.0 + 3.0 * u[2]) * unit
             footprint = (yy - cy) ** 2 + (xx - cx) ** 2 <= radius**2
-        else:  # a short stroke: a random walk of thick dots
-            steps = 3 + int(u[3] * 6)
+        else:  # a stroke: a random walk of round brush dabs, short or long
+            long = u[1] >= 0.7
+            steps = (6 + int(u[3] * 11)) if long else (3 + int(u[3] * 6))
             length = (2.0 + 2.0 * u[4]) * unit
-            radius = (0.5 + 1.0 * u[5]) * unit
+            radius = ((1.5 + 2.5 * u[5]) if long else (0.5 + 1.0 * u[5])) * unit
             heading = 2 * math.pi * u[6]
             footprint = torch.zeros(size, size, dtype=torch.bool)
             turns = torch.randn(steps, generator=generator).tolist()
             y, x = cy, cx
             for turn in turns:
                 footprint |= (yy - y) ** 2 + (xx - x) ** 2 <= max(radius, 0.75) ** 2
-                heading += 0.5 * turn
+                heading += (0.25 if long else 0.5) * turn
                 y, x = y + length * math.sin(heading), x + length * math.cos(heading)
-        footprint &= allowed
-        if not footprint.any():
+        centre_colour = image[:, int(cy), int(cx)]
+        same = allowed & ((image - centre_colour[:, None, None]).abs().amax(dim=0) < SAME_COLOUR)
+        # the dab keeps to its region, spilling a pixel over its edge as a hand does
+        region = F.max_pool2d(same[None, None].float(), 2 * spill + 1, 1, spill)[0, 0] > 0
+        inside = footprint & same
+        footprint &= region
+        if not inside.any():
             continue
-        mean = image[:, footprint].mean(dim=1)  # (3,): the target's local colour
+        mean = image[:, inside].mean(dim=1)  # (3,): the region's colour under the dab
         colour[:, footprint] = mean[:, None]
         mask[0, footprint] = 1.0
     return colour, mask
