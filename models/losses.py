@@ -113,10 +113,18 @@ def mode_seeking_loss(
     noise_a: torch.Tensor,
     noise_b: torch.Tensor,
     eps: float = 1e-5,
+    open_area: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """MSGAN's mode-seeking term (Mao et al., CVPR 2019): the reciprocal of how far apart two
     pictures of one condition are, per unit of distance between their noises. Minimising it
-    pushes different noise to different pictures; L1 and the hints keep what they fix."""
-    pictures = (fake_a - fake_b).abs().mean(dim=(1, 2, 3))  # (B,)
+    pushes different noise to different pictures; L1 and the hints keep what they fix.
+    `open_area` (B, 1, H, W) in [0, 1] weighs where the distance counts (1 - the hint mask:
+    what a hint fixes is not asked to vary)."""
+    diff = (fake_a - fake_b).abs()
+    if open_area is None:
+        pictures = diff.mean(dim=(1, 2, 3))  # (B,)
+    else:
+        weight = open_area.to(diff.dtype).expand_as(diff)
+        pictures = (diff * weight).sum(dim=(1, 2, 3)) / weight.sum(dim=(1, 2, 3)).clamp_min(1.0)
     noises = (noise_a - noise_b).abs().mean(dim=(1, 2, 3))  # (B,)
     return (1.0 / (pictures / noises + eps)).mean()

@@ -196,3 +196,15 @@ def test_a_run_saved_before_the_new_augmentations_resumes_without_them():
     old = config_from_saved(saved)
     assert not (old.augment.rescale or old.augment.wobble or old.augment.gaps)
     assert config_from_saved(TrainConfig().to_dict()).augment.rescale
+
+
+def test_mode_seeking_asks_nothing_of_hinted_pixels():
+    z1, z2 = torch.zeros(1, 2, 4, 4), torch.ones(1, 2, 4, 4)
+    a = torch.zeros(1, 3, 8, 8)
+    b = a.clone()
+    b[..., :4] = 0.5  # the pictures differ only on the left half
+    left_hinted = torch.ones(1, 1, 8, 8)
+    left_hinted[..., :4] = 0.0  # open area: the right half
+    open_right = mode_seeking_loss(a, b, z1, z2, open_area=left_hinted)
+    everywhere = mode_seeking_loss(a, b, z1, z2)
+    assert open_right > 100 * everywhere  # differences under hints earn nothing
