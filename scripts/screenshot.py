@@ -11,8 +11,9 @@ picks one by its label, `--hover Y,X` hovers the cell at those picture fractions
     xvfb-run -s "-screen 0 1400x900x24" python scripts/screenshot.py --out docs/verdicts.png \
         --overlay verdicts --hover 0.3,0.62
 
-With `--hints` a house is drawn and coloured with hint dabs (the model must take colour
-hints); the variations strip under the result fills in first when the model takes noise:
+`--drawing house|tree|fish|smiley` picks the drawing; with `--hints` it is coloured with hint
+dabs (the model must take colour hints); the variations strip under the result fills in first
+when the model takes noise:
 
     xvfb-run -s "-screen 0 1400x900x24" python scripts/screenshot.py --out docs/hints.png \
         --model MODEL_WITH_HINTS --hints
@@ -83,6 +84,56 @@ HOUSE_DABS = (  # (colour, brush size, stroke) in 512 px canvas pixels
 )
 
 
+def tree(side: int) -> list[list[tuple[float, float]]]:
+    """Strokes of a tree: a round crown on a trunk, on the ground."""
+    u = side / 512
+    crown = [
+        (256 + 150 * math.cos(2 * math.pi * i / 60), 190 + 120 * math.sin(2 * math.pi * i / 60))
+        for i in range(61)
+    ]
+    return [
+        [(x * u, y * u) for x, y in crown],
+        [(x * u, y * u) for x, y in ((225, 300), (220, 440))],  # trunk
+        [(x * u, y * u) for x, y in ((290, 300), (295, 440))],
+        [(x * u, y * u) for x, y in ((60, 445), (460, 445))],  # ground
+    ]
+
+
+TREE_DABS = (
+    ((50, 150, 50), 40, ((170, 160), (256, 120), (340, 170), (300, 240), (200, 230))),  # crown
+    ((120, 75, 35), 22, ((256, 320), (256, 430))),  # trunk
+)
+
+
+def fish(side: int) -> list[list[tuple[float, float]]]:
+    """Strokes of a fish swimming left: an oval body, a tail, an eye."""
+    u = side / 512
+    body = [
+        (240 + 160 * math.cos(2 * math.pi * i / 60), 256 + 90 * math.sin(2 * math.pi * i / 60))
+        for i in range(61)
+    ]
+    eye = [
+        (150 + 12 * math.cos(2 * math.pi * i / 16), 235 + 12 * math.sin(2 * math.pi * i / 16))
+        for i in range(17)
+    ]
+    tail = [(395, 256), (470, 190), (470, 320), (395, 256)]
+    return [[(x * u, y * u) for x, y in stroke] for stroke in (body, tail, eye)]
+
+
+FISH_DABS = (
+    ((240, 140, 30), 36, ((200, 230), (300, 260), (220, 300))),  # body
+    ((40, 110, 200), 22, ((440, 230), (445, 290))),  # tail
+)
+
+
+DRAWINGS = {
+    "smiley": (smiley, ()),
+    "house": (house, HOUSE_DABS),
+    "tree": (tree, TREE_DABS),
+    "fish": (fish, FISH_DABS),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="docs/screenshot.png", help="PNG to write")
@@ -93,7 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--branch", help="verdicts: the branch to show, by label (default: first)")
     parser.add_argument("--hover", help="Y,X picture fractions to hover (verdicts), click (probe)")
     parser.add_argument("--zoom", help="Z[,Y,X]: zoom both panes Z times about picture point Y,X")
-    parser.add_argument("--hints", action="store_true", help="draw a house and colour hints")
+    parser.add_argument(
+        "--drawing",
+        choices=sorted(DRAWINGS),
+        help="what to draw (default: smiley, or house with --hints)",
+    )
+    parser.add_argument("--hints", action="store_true", help="dab the drawing's colour hints")
     parser.add_argument(
         "--variation", type=int, choices=range(1, 5), help="click this thumbnail (1-4) of the strip"
     )
@@ -158,20 +214,19 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.004)
         QTest.mouseRelease(canvas, button, Qt.KeyboardModifier.NoModifier, to_widget(stroke[-1]))
 
+    drawing = args.drawing or ("house" if args.hints else "smiley")
+    strokes, dabs = DRAWINGS[drawing]
+    for stroke in strokes(canvas.side):
+        drag(stroke, steps=12 if drawing != "smiley" else 1)
     if args.hints:
-        for stroke in house(canvas.side):
-            drag(stroke, steps=12)
         tools = window.draw_tab.hints
         if not tools.colour_action.isEnabled():
             raise SystemExit(f"screenshot: {tools.colour_action.toolTip()}")
         tools.colour_action.trigger()
-        for colour, size, stroke in HOUSE_DABS:
+        for colour, size, stroke in dabs:
             tools.palette.set_colour(QColor(*colour))
             canvas.set_brush_size(round(size * canvas.side / 512))
             drag([(x * canvas.side / 512, y * canvas.side / 512) for x, y in stroke], steps=10)
-    else:
-        for stroke in smiley(canvas.side):
-            drag(stroke)
 
     def settled() -> bool:
         frame = window.last_frame
