@@ -40,6 +40,7 @@ CHANGEABLE = frozenset(
         "loss.l1_weight",
         "loss.feature_matching_weight",
         "loss.gp_weight",
+        "loss.mode_seeking_weight",
     }
 )
 """Dotted fields a resumed run may change. Every other one is fixed for the run's life: the
