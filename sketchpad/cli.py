@@ -34,12 +34,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from sketchpad.ui.app_options import add_app_options  # argparse only: no Qt
+
     parser = _Parser(
         prog="sketchpad",
+        usage="%(prog)s [--model PATH] [--device DEVICE] [options] | %(prog)s COMMAND ...",
         description="Draw lines, watch a GAN paint them. Without a subcommand, opens the app.",
     )
     parser.add_argument("--version", action="version", version=f"sketchpad {__version__}")
     parser.add_argument("--self-test", action="store_true", help="run the built-in self test")
+    add_app_options(parser, title="app options (without a COMMAND)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         p = importlib.import_module(f"sketchpad.commands.{name}").register(sub)

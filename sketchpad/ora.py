@@ -163,10 +163,7 @@ def read_ora(path: str | Path) -> OraSketch:
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
-        raise DataError(
-            f"{name}: not an OpenRaster file (it is not a zip archive). Open a .ora saved by "
-            "Sketchpad, Krita, GIMP or MyPaint, or a picture."
-        ) from exc
+        raise DataError(_not_openraster(name, "it is not a zip archive")) from exc
     except OSError as exc:
         raise DataError(f"{name}: cannot read the file ({exc.strerror or exc})") from exc
     with zf:
@@ -176,6 +173,14 @@ def read_ora(path: str | Path) -> OraSketch:
             raise DataError(f"{name}: the OpenRaster file is damaged ({exc})") from exc
 
 
+def _not_openraster(name: str, why: str) -> str:
+    """What every "not an OpenRaster file" error says: `why`, and what to open instead."""
+    return (
+        f"{name}: not an OpenRaster file ({why}). Open a .ora saved by Sketchpad, Krita, GIMP "
+        "or MyPaint, or a picture."
+    )
+
+
 def _read(zf: zipfile.ZipFile, name: str) -> OraSketch:
     entries = zf.infolist()
     if len(entries) > MAX_ENTRIES:
@@ -183,9 +188,9 @@ def _read(zf: zipfile.ZipFile, name: str) -> OraSketch:
     budget = _Budget(name)
     names = {e.filename: e for e in entries}
     if "mimetype" in names and budget.read(zf, names["mimetype"]).strip() != MIMETYPE:
-        raise DataError(f"{name}: not an OpenRaster file (its mimetype is not image/openraster)")
+        raise DataError(_not_openraster(name, "its mimetype is not image/openraster"))
     if "stack.xml" not in names:
-        raise DataError(f"{name}: not an OpenRaster file (it has no stack.xml)")
+        raise DataError(_not_openraster(name, "it has no stack.xml"))
     w, h, layers = _stack(budget.read(zf, names["stack.xml"], MAX_XML_BYTES), name)
     for layer in layers:
         if layer.src not in names:

@@ -78,11 +78,15 @@ def test_another_programs_layers_become_the_ink(tmp_path):
     assert tuple(back.ink[20, 20]) == (255, 255, 255)  # the hidden red layer is not drawn
 
 
+ADVICE = "Open a .ora saved by Sketchpad, Krita, GIMP or MyPaint, or a picture."
+
+
 def test_not_a_zip(tmp_path):
     bad = tmp_path / "bad.ora"
     bad.write_bytes(b"just some text")
-    with pytest.raises(DataError, match=r"bad\.ora: not an OpenRaster file.*not a zip"):
+    with pytest.raises(DataError, match=r"bad\.ora: not an OpenRaster file.*not a zip") as err:
         read_ora(bad)
+    assert str(err.value).endswith(ADVICE)
 
 
 def test_missing_file(tmp_path):
@@ -92,14 +96,16 @@ def test_missing_file(tmp_path):
 
 def test_no_stack_xml(tmp_path):
     path = _zip(tmp_path / "x.ora", {"mimetype": "image/openraster", "data/a.png": b""})
-    with pytest.raises(DataError, match="no stack.xml"):
+    with pytest.raises(DataError, match="not an OpenRaster file.*no stack.xml") as err:
         read_ora(path)
+    assert str(err.value).endswith(ADVICE)  # the same advice as for a file that is no zip
 
 
 def test_wrong_mimetype(tmp_path):
     path = _zip(tmp_path / "x.ora", {"mimetype": "application/zip", "stack.xml": "<image/>"})
-    with pytest.raises(DataError, match="mimetype"):
+    with pytest.raises(DataError, match="not an OpenRaster file.*mimetype") as err:
         read_ora(path)
+    assert str(err.value).endswith(ADVICE)
 
 
 @pytest.mark.parametrize(

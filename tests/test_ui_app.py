@@ -68,6 +68,26 @@ def test_bad_arguments_are_refused(argv):
         app_module.build_parser().parse_args(argv)
 
 
+def test_the_top_level_help_lists_the_apps_options(capsys):
+    from sketchpad.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    app_options = [o for a in app_module.build_parser()._actions for o in a.option_strings]
+    assert "--model" in app_options and "--model PATH" in text
+    for option in app_options:  # every option the app accepts
+        assert option in text
+
+
+def test_the_listed_app_options_leave_a_subcommands_arguments_alone():
+    from sketchpad.cli import build_parser
+
+    args = build_parser().parse_args(["inspect", "x.safetensors"])
+    assert not hasattr(args, "quit_after_first_frame") and args.command == "inspect"
+
+
 # The app in a child process with its default model at argv[1] (absent or a file of the test's).
 APP_WITH_DEFAULT = """
 import sys

@@ -89,3 +89,15 @@ def test_a_long_status_message_is_elided_with_the_whole_text_in_its_tooltip(make
     assert label.toolTip() == " ".join(long.split()) == w.status.currentMessage()
     w.show_status("Short")
     assert label.text() == "Short" and label.toolTip() == ""
+
+
+def test_every_row_of_the_shortcuts_dialog_shows_whole(make_window, qtbot):
+    w = make_window(show=True)
+    w.show_shortcuts()
+    dialog = w.shortcuts_dialog
+    qtbot.waitExposed(dialog)
+    for table in (dialog.keys_table, dialog.mouse_table):
+        for column in range(table.columnCount()):
+            assert table.columnWidth(column) >= table.sizeHintForColumn(column)  # nothing elided
+    gestures = [dialog.mouse_table.item(r, 0).text() for r in range(len(GESTURES))]
+    assert "Alt + click on the canvas or the picture" in gestures

@@ -89,8 +89,32 @@ def test_ctrl_r_rolls_new_seeds(make_window, qtbot):
     qtbot.waitUntil(lambda: thumbnails_done(w), timeout=10_000)
     assert sorted(r.seed for r in engine.requests[-4:]) == sorted(new)
     assert w.last_frame.job.seed == picture_seed  # the picture keeps its seed until a click
-    w.draw_tab.variations_button.click()  # the tool bar's Variations rolls too
+    w.draw_tab.variations_button.click()  # the tool bar's New variations rolls too
     assert strip.seeds() != new
+    assert w.draw_tab.variations_button.text() == "New variations" == w.variation_action.text()
+    tip = "Four new variations of this sketch (Ctrl+R)"
+    assert w.draw_tab.variations_button.toolTip() == tip == w.variation_action.toolTip()
+
+
+def test_a_new_roll_starts_with_the_seed_in_use_framed(make_window, qtbot):
+    engine = RecordingEngine()
+    w = noisy_window(make_window, engine)
+    qtbot.waitExposed(w)
+    strip = w.draw_tab.variation_strip
+    assert strip.seeds()[0] == w._seed and strip.thumbnails[0].chosen  # from the start
+    draw(w)
+    qtbot.waitUntil(lambda: settled(w) and thumbnails_done(w), timeout=10_000)
+    qtbot.mouseClick(strip.thumbnails[2], Qt.MouseButton.LeftButton)  # keep another seed
+    kept = strip.thumbnails[2].seed
+    qtbot.waitUntil(lambda: settled(w) and w.last_frame.job.seed == kept)
+    w.variation_action.trigger()  # Ctrl+R
+    seeds = strip.seeds()
+    assert seeds[0] == kept and len(set(seeds)) == 4  # the way back, and three new seeds
+    assert [t.chosen for t in strip.thumbnails] == [True, False, False, False]
+    first = strip.thumbnails[0]
+    assert not first.stale and first.image == w.result_view.image()  # the main picture at once
+    qtbot.waitUntil(lambda: thumbnails_done(w), timeout=10_000)
+    assert strip.thumbnails[0].chosen and w.last_frame.job.seed == kept
 
 
 def test_thumbnails_wait_for_the_pen_to_rest(make_window, qtbot):
@@ -110,7 +134,8 @@ def test_thumbnails_wait_for_the_pen_to_rest(make_window, qtbot):
     )  # only pictures of the sketch
     c.end_stroke()
     qtbot.waitUntil(lambda: settled(w) and thumbnails_done(w), timeout=10_000)
-    assert len({r.seed for r in engine.requests}) == 5  # the picture's, then four thumbnails
+    seeds = {r.seed for r in engine.requests}  # the picture's, then the thumbnails'
+    assert seeds == {w._seed, *w.draw_tab.variation_strip.seeds()} and len(seeds) == 4
 
 
 def test_a_sketch_jumps_ahead_of_waiting_thumbnails(qtbot):

@@ -78,7 +78,7 @@ def test_a_bad_model_file_shows_the_error_and_keeps_the_old_model(
     w = make_window(model=model_file)
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"this is not a model")
-    w.ask_open_path = lambda title, name_filter: str(bad)
+    w.ask_model_path = lambda: str(bad)
     w.open_model_dialog()
     qtbot.waitUntil(lambda: bool(w.errors), timeout=10_000)
     title, text = w.errors[0]
@@ -337,6 +337,36 @@ def test_save_dialogs_never_suggest_the_examples_folder(make_window, monkeypatch
     w.settings.last_folder = str(tmp_path)
     w.ask_save_path("Export result", "cat-result.png", "PNG (*.png)")
     assert offered[0] and "assets" not in offered[0] and offered[1] == str(tmp_path)
+
+
+def test_sketch_dialogs_start_where_sketches_went_and_the_model_dialog_where_models_are(
+    make_window, monkeypatch, tmp_path
+):
+    models, sketches = tmp_path / "models", tmp_path / "sketches"
+    models.mkdir(), sketches.mkdir()
+    engine = FakeEngine(0.0)
+    w = make_window(engine_factory=lambda path, device: engine)
+    opened, saved = [], []
+
+    def ask_open(parent, title, folder, name_filter):
+        opened.append(folder)
+        return str(models / "m.safetensors") if title == "Open model" else None
+
+    def ask_save(parent, title, folder, suggested, name_filter):
+        saved.append(folder)
+        return str(sketches / suggested)
+
+    monkeypatch.setattr("sketchpad.ui.dialogs.ask_open_path", ask_open)
+    monkeypatch.setattr("sketchpad.ui.dialogs.ask_save_path", ask_save)
+    draw(w)
+    assert w.document.save_as() and (sketches / "sketch.png").is_file()
+    w.open_model_dialog()  # from folder A ...
+    w.open_model_dialog()
+    assert opened[1] == str(models)  # ... the model dialog goes back there
+    assert w.document.save_as()
+    assert saved[1] == str(sketches)  # the sketch dialog starts where the sketch was saved
+    w.document.open_dialog()
+    assert opened[2] == str(sketches)
 
 
 def test_the_variations_button_is_on_screen_for_a_model_with_noise(make_window, qtbot, tmp_path):

@@ -61,7 +61,7 @@ def test_a_model_that_fails_to_load_any_way_is_reported_and_the_next_one_loads(m
         return FakeEngine(0.0, name=path)
 
     w = make_window(engine_factory=factory, model="first.safetensors")
-    w.ask_open_path = lambda title, name_filter: "huge.safetensors"
+    w.ask_model_path = lambda: "huge.safetensors"
     w.open_model_dialog()
     qtbot.waitUntil(lambda: bool(w.errors), timeout=5000)
     assert "out of memory" in w.errors[0][1] and "first.safetensors stays loaded" in w.errors[0][1]
@@ -101,7 +101,7 @@ def test_a_hostile_model_is_refused_in_the_app_and_the_old_one_keeps_drawing(
         bad = _hostile_copy(model_file, tmp_path / "hostile.safetensors", **{field: value})
         named = f"GeneratorConfig.{field}"
     w = make_window(model=model_file)
-    w.ask_open_path = lambda title, name_filter: bad
+    w.ask_model_path = lambda: bad
     w.open_model_dialog()
     qtbot.waitUntil(lambda: bool(w.errors), timeout=10_000)
     title, text = w.errors[0]

@@ -15,9 +15,9 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from sketchpad import __version__
-from sketchpad.devices import DEVICE_CHOICES
 from sketchpad.display_check import display_problem
 from sketchpad.paths import app_icon_path
+from sketchpad.ui.app_options import add_app_options
 from sketchpad.ui.main_window import MainWindow
 from sketchpad.ui.settings import APPLICATION, ORGANISATION
 from sketchpad.ui.train_tab import TrainTab
@@ -49,13 +49,7 @@ def leave_a_core_for_the_gui() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sketchpad", description="Open the Sketchpad app.")
-    parser.add_argument("--model", metavar="PATH", help="model file to open (default: last used)")
-    parser.add_argument("--device", choices=DEVICE_CHOICES, help="device to run the model on")
-    parser.add_argument(
-        "--quit-after-first-frame",
-        action="store_true",
-        help="print the time from process start to the first picture shown, then quit",
-    )
+    add_app_options(parser)  # the same options `sketchpad --help` lists
     return parser
 
 

@@ -31,7 +31,7 @@ from sketchpad.ui.strokes import (
     step_size,
 )
 from sketchpad.ui.strokes import blank_sketch as blank_sketch  # the canvas's blank page
-from sketchpad.ui.view_hint import paint_hint
+from sketchpad.ui.view_hint import hint_lines, paint_hint
 from sketchpad.ui.view_transform import ViewNavigator, ViewTransform
 
 CANVAS_SIDE = 512
@@ -117,6 +117,10 @@ class SketchCanvas(PointerInput, QWidget):
         """Nothing on either layer."""
         return self.layers.is_blank()
 
+    def empty_hint_lines(self) -> tuple[str, ...]:
+        """What the empty canvas says under "Draw here" (colour hints only when offered)."""
+        return hint_lines(self._hints_enabled)
+
     @property
     def showing_hint(self) -> bool:
         """The empty canvas shows what to do; the first stroke hides it."""
@@ -158,6 +162,7 @@ class SketchCanvas(PointerInput, QWidget):
         """The model takes colour hints (else the Colour tool is not offered; hints already
         drawn stay on their layer)."""
         self._hints_enabled = enabled
+        self.update()  # the empty canvas's hint names the Colour tool only when offered
         if not enabled:
             self._drawing_tool = BRUSH
             if self._tool == COLOUR:
@@ -326,7 +331,7 @@ class SketchCanvas(PointerInput, QWidget):
             painter.drawImage(rect, self.layers.hints)
             painter.setOpacity(1.0)
         if self.showing_hint:
-            paint_hint(painter, fit, self.palette())
+            paint_hint(painter, fit, self.palette(), self.empty_hint_lines())
         if self._highlights:
             painter.setBrush(Qt.BrushStyle.NoBrush)
             for n, box in enumerate(self._highlights):

@@ -9,6 +9,34 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 
+def pictures_folder() -> str:
+    pictures = Path.home() / "Pictures"
+    return str(pictures if pictures.is_dir() else Path.home())
+
+
+def sketch_folder(last: str, avoid: Path | None = None) -> str:
+    """Where a sketch dialog starts: `last` (the folder of the last sketch opened, saved or
+    exported), else the Pictures folder (or home); never inside `avoid`."""
+    if not last or not Path(last).is_dir() or (avoid is not None and _inside(Path(last), avoid)):
+        return pictures_folder()
+    return last
+
+
+def model_folder(last: str, last_model: str) -> str:
+    """Where the model dialog starts: `last` (the folder of the last model opened with it),
+    else the folder of the model last used, else home."""
+    if last and Path(last).is_dir():
+        return last
+    return str(Path(last_model).parent) if last_model else str(Path.home())
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
+
+
 def ask_open_path(parent: QWidget, title: str, folder: str, name_filter: str) -> str | None:
     path, _ = QFileDialog.getOpenFileName(parent, title, folder, name_filter)
     return path or None

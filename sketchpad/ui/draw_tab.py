@@ -1,5 +1,5 @@
-"""The Draw tab: a tool bar (brush, eraser, colour hints, size, Live, Generate, Variations, and
-the overlay toggles Verdicts and Probe) over the canvas and the result side by side, resizing
+"""The Draw tab: a tool bar (brush, eraser, colour hints, size, Live, Generate, New variations,
+and the overlay toggles Verdicts and Probe) over the canvas and the result side by side, resizing
 together and sharing one zoom and pan. Strips of fixed height under each keep the two pictures
 the same size: under the canvas the hint colours (`HintTools`) and the zoom, under the result
 the variations (`VariationStrip`) and the overlay's selector, opacity and legend (a line
@@ -111,13 +111,11 @@ class DrawTab(QWidget):
         self.generate_button.clicked.connect(self.generateRequested)
         self.reroll_action = QAction(dice_icon(), "New variations", self)
         self.reroll_action.setShortcut(QKeySequence("Ctrl+R"))
-        self.reroll_action.setToolTip(
-            "New variations (Ctrl+R): four other seeds under the picture; click one to keep it"
-        )
+        self.reroll_action.setToolTip("Four new variations of this sketch (Ctrl+R)")
         self.reroll_action.setEnabled(False)
         self.reroll_action.triggered.connect(self.variationRequested)
         self.addAction(self.reroll_action)
-        self.variations_button = QPushButton("Variations")
+        self.variations_button = QPushButton(self.reroll_action.text())  # "New variations"
         self.variations_button.setToolTip(self.reroll_action.toolTip())
         self.variations_button.clicked.connect(self.reroll_action.trigger)
         for w in (self.live_box, self.generate_button, self.variations_button):

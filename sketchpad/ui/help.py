@@ -91,10 +91,20 @@ def _table(rows: list[tuple[str, str]], headers: tuple[str, str]) -> QTableWidge
         table.setItem(r, 0, QTableWidgetItem(a))
         table.setItem(r, 1, QTableWidgetItem(b))
     header = table.horizontalHeader()
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
     table.resizeRowsToContents()
     return table
+
+
+def _content_width(table: QTableWidget) -> int:
+    """How wide `table` must be to show every cell whole (and a vertical scroll bar)."""
+    header = table.horizontalHeader()
+    columns = sum(
+        max(table.sizeHintForColumn(c), header.sectionSizeHint(c))
+        for c in range(table.columnCount())
+    )
+    return columns + 2 * table.frameWidth() + table.verticalScrollBar().sizeHint().width()
 
 
 def _fit_height(table: QTableWidget, limit: int) -> None:
@@ -114,20 +124,19 @@ class ShortcutsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Keys</b>"))
         self.keys_table = _table([(b, a) for a, b in self.rows], ("Keys", "Does"))
-        self.keys_table.horizontalHeader().setSectionResizeMode(
-            0, QHeaderView.ResizeMode.ResizeToContents
-        )
-        self.keys_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         _fit_height(self.keys_table, limit=620)
         layout.addWidget(self.keys_table, 3)
         layout.addWidget(QLabel("<b>Mouse</b>"))
-        mouse = _table(list(GESTURES), ("Gesture", "Does"))
-        _fit_height(mouse, limit=240)
-        layout.addWidget(mouse, 1)
+        self.mouse_table = _table(list(GESTURES), ("Gesture", "Does"))
+        _fit_height(self.mouse_table, limit=240)
+        layout.addWidget(self.mouse_table, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         layout.addWidget(buttons)
-        self.resize(560, self.sizeHint().height())
+        margins = layout.contentsMargins()
+        wide = max(_content_width(t) for t in (self.keys_table, self.mouse_table))
+        self.setMinimumWidth(wide + margins.left() + margins.right())  # no row is cut
+        self.resize(max(560, self.minimumWidth()), self.sizeHint().height())
 
 
 def model_card(info: ModelInfo | None) -> Path | None:

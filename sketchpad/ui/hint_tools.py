@@ -12,7 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, QPointF, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPen, QPixmap
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QIcon,
+    QKeySequence,
+    QPainter,
+    QPen,
+    QPixmap,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QColorDialog,
     QGridLayout,
@@ -60,11 +69,13 @@ def swatch_icon(colour: QColor, side: int, border: QColor) -> QIcon:
 
 class HintPalette(QWidget):
     """The hint colour (a large swatch: click for a colour dialog) and the recent colours
-    (click one to paint with it). Choosing a colour puts it first among the recent ones."""
+    (click one to paint with it). The swatches never move under the pointer: clicking one
+    only selects it; a colour not in the row yet (from the dialog, an Alt-click) takes the
+    slot of the least recently used one, in place."""
 
     colourChosen = Signal(QColor)
     recentChanged = Signal(list)
-    """The recent colours (as "#rrggbb" names, newest first), to remember."""
+    """The recent colours (as "#rrggbb" names, in the row's order), to remember."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,6 +83,8 @@ class HintPalette(QWidget):
         """Asks the user for a colour (tests replace it: a dialog would block)."""
         self._colour = QColor(DEFAULT_COLOURS[0])
         self._recent = [QColor(c) for c in DEFAULT_COLOURS]
+        self._used: list[str] = []
+        """The names of the row's colours, least recently used first."""
         self.colour_button = QToolButton()
         self.colour_button.setIconSize(QSize(40, 40))
         self.colour_button.setToolTip("The hint colour: click to choose another")
@@ -84,6 +97,7 @@ class HintPalette(QWidget):
             button = QToolButton()
             button.setIconSize(QSize(20, 20))
             button.setAutoRaise(True)
+            button.setCheckable(True)
             button.clicked.connect(lambda _=False, n=i: self.set_colour(self._recent[n]))
             grid.addWidget(button, i // 4, i % 4)
             self.swatches.append(button)
@@ -94,6 +108,7 @@ class HintPalette(QWidget):
         layout.addLayout(grid)
         for button in (self.colour_button, *self.swatches):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._rank_by_row()
         self._show()
 
     @property
@@ -101,30 +116,52 @@ class HintPalette(QWidget):
         return QColor(self._colour)
 
     def recent(self) -> list[QColor]:
+        """The recent colours in the row's order (the slots do not move)."""
         return [QColor(c) for c in self._recent]
 
-    def set_recent(self, names: Sequence[str]) -> None:
-        """The remembered recent colours (invalid names skipped; the defaults fill up)."""
-        colours = [QColor(n) for n in names if QColor(n).isValid()]
-        for name in DEFAULT_COLOURS:
-            if len(colours) >= RECENT_COUNT:
-                break
-            if all(c.name() != name for c in colours):
-                colours.append(QColor(name))
+    def set_recent(self, names: Sequence[str], current: str = "") -> None:
+        """The remembered recent colours, in the row's order (invalid names skipped; the
+        defaults fill up), and the one in use (`current`, else the first)."""
+        colours: list[QColor] = []
+        for name in (*names, *DEFAULT_COLOURS):
+            colour = QColor(name)
+            if colour.isValid() and all(c.name() != colour.name() for c in colours):
+                colours.append(colour)
         self._recent = colours[:RECENT_COUNT]
-        self._colour = QColor(self._recent[0])
+        chosen = QColor(current)
+        in_row = chosen.isValid() and any(c.name() == chosen.name() for c in self._recent)
+        self._colour = QColor(chosen if in_row else self._recent[0])
+        self._rank_by_row()
         self._show()
         self.colourChosen.emit(self.colour)
 
     def set_colour(self, colour: QColor) -> None:
-        """Paint with `colour` from now on; it becomes the first recent colour."""
+        """Paint with `colour` from now on. A colour of the row is only selected; a new one
+        is appended while there is room, else replaces the least recently used colour in
+        its slot."""
         colour = QColor(colour.red(), colour.green(), colour.blue())
+        name = colour.name()
         self._colour = colour
-        rest = [c for c in self._recent if c.name() != colour.name()]
-        self._recent = [colour, *rest][:RECENT_COUNT]
+        names = [c.name() for c in self._recent]
+        if name not in names:
+            if len(self._recent) < RECENT_COUNT:
+                self._recent.append(colour)
+            else:
+                oldest = self._used.pop(0)
+                self._recent[names.index(oldest)] = colour
+        self._used = [n for n in self._used if n != name] + [name]
         self._show()
         self.colourChosen.emit(QColor(colour))
         self.recentChanged.emit([c.name() for c in self._recent])
+
+    def _rank_by_row(self) -> None:
+        """Without a history: the colour in use is the newest, then the row from its start
+        (the last slot is the first to be replaced)."""
+        names = [c.name() for c in self._recent]
+        current = self._colour.name()
+        self._used = [n for n in reversed(names) if n != current]
+        if current in names:
+            self._used.append(current)
 
     def choose(self) -> None:
         colour = self.ask_colour(self._colour)
@@ -138,9 +175,14 @@ class HintPalette(QWidget):
     def _show(self) -> None:
         border = self.palette().mid().color()
         self.colour_button.setIcon(swatch_icon(self._colour, 40, border))
-        for button, colour in zip(self.swatches, self._recent, strict=False):
+        for i, button in enumerate(self.swatches):
+            colour = self._recent[i] if i < len(self._recent) else None
+            button.setVisible(colour is not None)
+            if colour is None:
+                continue
             button.setIcon(swatch_icon(colour, 20, border))
             button.setToolTip(f"{colour.name()}: paint hints in this colour")
+            button.setChecked(colour.name() == self._colour.name())
 
 
 class HintTools(QObject):
@@ -155,6 +197,10 @@ class HintTools(QObject):
         self.canvas, self.result_view = canvas, result_view
         self.colour_action = QAction("Colour hints", self, checkable=True)
         self.colour_action.setShortcut(QKeySequence("H"))
+        self._refused_key = QShortcut(QKeySequence("H"), canvas)
+        """H while the Colour tool is greyed: the status bar says why (on only then)."""
+        self._refused_key.setContext(Qt.ShortcutContext.WindowShortcut)
+        self._refused_key.activated.connect(self._say_unavailable)
         self.show_action = QAction("Show hints", self, checkable=True, checked=True)
         self.show_action.setShortcut(QKeySequence("Shift+H"))
         self.show_action.setToolTip(
@@ -199,10 +245,15 @@ class HintTools(QObject):
         tip = COLOUR_TIP if on else NO_MODEL_TIP if takes_hints is None else NO_HINTS_TIP
         self.colour_action.setEnabled(on)
         self.colour_action.setToolTip(tip)
+        self._refused_key.setEnabled(not on)
         self.palette.setEnabled(on)
         self.palette.setToolTip("" if on else tip)
         if not on and self.colour_action.isChecked():
             self.colour_action.setChecked(False)
+
+    def _say_unavailable(self) -> None:
+        tip = self.colour_action.toolTip()
+        self.status.emit(f"Colour hints (H) unavailable: {tip[:1].lower()}{tip[1:]}")
 
     # -- picking -----------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QImage
 
 if TYPE_CHECKING:
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
     from sketchpad.ui.status_bar import StatusBar
     from sketchpad.ui.variations import Variations
     from sketchpad.ui.worker import InferenceService
+
+
+IGNORED_HINTS_NOTE = (
+    "This model has no colour-hint inputs: the hints are kept on their layer but not used"
+)
 
 
 class LiveGeneration:
@@ -42,6 +48,8 @@ class LiveGeneration:
     """Ask the engine for the discriminator's verdicts with every picture (for overlays)."""
     probe: tuple[float, float] | None
     """(y, x) image fractions where the attention is probed with every picture, or None."""
+    _hints_noted: bool
+    """The status bar said that this model ignores the sketch's hints (once per model)."""
 
     if TYPE_CHECKING:  # the window's own
         frameShown: SignalInstance
@@ -72,8 +80,9 @@ class LiveGeneration:
         return c.hints_image() if wanted and c.hints_shown and c.has_hints() else None
 
     def new_variation(self) -> None:
-        """Four new seeds in the variations strip (Ctrl+R, the dice, Variations)."""
-        self.variations.reroll()
+        """New variations (Ctrl+R, the dice, New variations): the seed in use first, framed,
+        then three new seeds."""
+        self.variations.reroll(keep=self._seed)
 
     def keep_seed(self, seed: int) -> None:
         """A variation was clicked: its seed makes the picture from now on."""
@@ -81,8 +90,23 @@ class LiveGeneration:
         self.show_status(f"Keeping the variation of seed {seed}", 4000)
         self.generate()
 
+    def hints_ignored(self) -> bool:
+        """The sketch shows hints that the model cannot take."""
+        c = self.canvas
+        ignoring = self.model is not None and not self.model.takes_hints
+        return ignoring and c.hints_shown and c.has_hints()
+
+    def note_ignored_hints(self) -> None:
+        """Say once per model that it ignores the hints shown (after what the status bar
+        says now: "Restored the autosaved sketch", "Model … loaded")."""
+        if not self._hints_noted and self.hints_ignored():
+            self._hints_noted = True
+            self.status.add_message(IGNORED_HINTS_NOTE, 12000)
+
     def _on_sketch_changed(self) -> None:
         self.status.set_idle_text("")  # the first-run tip has done its job
+        if not self._hints_noted and self.hints_ignored():  # an opened or restored sketch
+            QTimer.singleShot(0, self.note_ignored_hints)  # after the document's own line
         if self.draw_tab.live:
             self.generate()
 

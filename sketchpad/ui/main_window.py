@@ -1,9 +1,10 @@
 """The main window: the tabs (Draw, and whatever `add_tab` adds), the menus, the status bar,
 and the wiring between the canvas, the sketch document, the inference service and settings.
 
-Every dialog goes through a small method (`ask_open_path`, `ask_save_path`, `show_error`,
-`ask_save_changes`, `ask_restore`, `ask_export_size`) that tests replace, so nothing blocks
-offscreen.
+Every dialog goes through a small method (`ask_open_path`, `ask_save_path`, `ask_model_path`,
+`show_error`, `ask_save_changes`, `ask_restore`, `ask_export_size`) that tests replace, so
+nothing blocks offscreen. Sketch dialogs start in the last sketch's folder, the model dialog
+in the last model's.
 """
 
 from __future__ import annotations
@@ -112,12 +113,17 @@ class MainWindow(LiveGeneration, QMainWindow):
         self._seed = 0
         """The noise seed of the picture (a variation's, once one is clicked)."""
         self.variations = Variations(
-            self.draw_tab.variation_strip, self.service, lambda: self.canvas.is_drawing, self
+            self.draw_tab.variation_strip,
+            self.service,
+            lambda: self.canvas.is_drawing,
+            self,
+            seed=self._seed,
         )
         self.want_verdicts = False
         """Ask the engine for the discriminator's verdicts with every picture (for overlays)."""
         self.probe: tuple[float, float] | None = None
         """(y, x) image fractions where the attention is probed with every picture, or None."""
+        self._hints_noted = False
 
         self.status = StatusBar()
         self.setStatusBar(self.status)
@@ -174,14 +180,19 @@ class MainWindow(LiveGeneration, QMainWindow):
     # -- dialogs (tests replace these) -------------------------------------------------------
 
     def ask_open_path(self, title: str, name_filter: str) -> str | None:
-        return dialogs.ask_open_path(self, title, self.settings.last_folder, name_filter)
+        """A sketch (or picture) to open, from the folder of the last sketch."""
+        folder = dialogs.sketch_folder(self.settings.last_folder)
+        return dialogs.ask_open_path(self, title, folder, name_filter)
 
     def ask_save_path(self, title: str, suggested: str, name_filter: str) -> str | None:
-        folder = self.settings.last_folder
-        if folder and _inside(Path(folder), assets_dir()):  # an example's folder: not there
-            pictures = Path.home() / "Pictures"
-            folder = str(pictures if pictures.is_dir() else Path.home())
+        """Where to save a sketch or an export: the last sketch's folder (not an example's)."""
+        folder = dialogs.sketch_folder(self.settings.last_folder, avoid=assets_dir())
         return dialogs.ask_save_path(self, title, folder, suggested, name_filter)
+
+    def ask_model_path(self) -> str | None:
+        """A model file to open, from the folder of the last model opened."""
+        folder = dialogs.model_folder(self.settings.model_folder, self.settings.last_model)
+        return dialogs.ask_open_path(self, "Open model", folder, MODEL_FILTER)
 
     def show_error(self, title: str, text: str) -> None:
         dialogs.show_error(self, title, text)
@@ -240,9 +251,9 @@ class MainWindow(LiveGeneration, QMainWindow):
         self.service.load_model(str(path))
 
     def open_model_dialog(self) -> None:
-        path = self.ask_open_path("Open model", MODEL_FILTER)
+        path = self.ask_model_path()
         if path:
-            self.settings.last_folder = str(Path(path).parent)
+            self.settings.model_folder = str(Path(path).parent)
             self.open_model(path)
 
     def load_default_model(self) -> None:
@@ -304,6 +315,8 @@ class MainWindow(LiveGeneration, QMainWindow):
             self._failed, self._asked = [], False
         elif not info.fallback_reason and not info.remote:
             self.show_status(f"Model {info.name} loaded", 4000)
+        self._hints_noted = False
+        self.note_ignored_hints()
         self.modelChanged.emit(info)
         self.generate()
 
@@ -383,10 +396,3 @@ def _naming(path: str, message: str) -> str:
     """`message` about the model file `path`, naming the file if it does not already."""
     name = Path(path).name
     return message if name in message else f"Could not open {name}: {message}"
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(folder.resolve())
-    except OSError:
-        return False

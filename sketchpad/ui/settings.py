@@ -71,12 +71,21 @@ class AppSettings:
 
     @property
     def hint_colours(self) -> list[str]:
-        """The recent hint colours, "#rrggbb", newest first (the first one is in use)."""
+        """The recent hint colours, "#rrggbb", in the palette row's order."""
         return self._list("hints/recent")
 
     @hint_colours.setter
     def hint_colours(self, names: list[str]) -> None:
         self.store.setValue("hints/recent", list(names))
+
+    @property
+    def hint_colour(self) -> str:
+        """The hint colour in use, "#rrggbb" ("": the first recent one)."""
+        return self._get("hints/colour", "", str)
+
+    @hint_colour.setter
+    def hint_colour(self, name: str) -> None:
+        self.store.setValue("hints/colour", name)
 
     @property
     def live(self) -> bool:
@@ -96,11 +105,21 @@ class AppSettings:
 
     @property
     def last_folder(self) -> str:
+        """The folder a sketch was last opened from, saved or exported to."""
         return self._get("files/last_folder", "", str)
 
     @last_folder.setter
     def last_folder(self, folder: str) -> None:
         self.store.setValue("files/last_folder", folder)
+
+    @property
+    def model_folder(self) -> str:
+        """The folder a model was last opened from (Model ▸ Open model…)."""
+        return self._get("model/last_folder", "", str)
+
+    @model_folder.setter
+    def model_folder(self, folder: str) -> None:
+        self.store.setValue("model/last_folder", folder)
 
     def recent_models(self) -> list[str]:
         return self._list("model/recent")
@@ -139,8 +158,9 @@ def restore_window(settings: AppSettings, window: QMainWindow, draw_tab: DrawTab
     canvas.set_tool(settings.tool if settings.tool in ("brush", "eraser") else "brush")
     draw_tab.live_box.setChecked(settings.live)
     palette = draw_tab.hints.palette
-    palette.set_recent(settings.hint_colours)
+    palette.set_recent(settings.hint_colours, settings.hint_colour)
     palette.recentChanged.connect(lambda names: setattr(settings, "hint_colours", names))
+    palette.colourChosen.connect(lambda colour: setattr(settings, "hint_colour", colour.name()))
 
 
 def remember_window(

@@ -75,6 +75,12 @@ class StatusBar(QStatusBar):
         else:
             self._timer.stop()
 
+    def add_message(self, text: str, timeout: int = 0) -> None:
+        """`text` after the message shown now (a passing one, not the idle text), else alone."""
+        current = self.currentMessage()
+        passing = current and (self._timer.isActive() or current != self._idle)
+        self.showMessage(f"{current} · {text}" if passing else text, timeout)
+
     def clearMessage(self) -> None:  # noqa: N802 (Qt's name)
         self._timer.stop()
         self.message_label.set_full_text(self._idle)

@@ -1,6 +1,7 @@
 """Variations: four thumbnails under the result, each the current sketch (with its hints) at
 another seed. A click keeps that seed (the main picture and the live loop use it, so the
-picture does not flicker while you draw); the dice (Ctrl+R) rolls four new seeds.
+picture does not flicker while you draw); the dice (Ctrl+R) rolls again: the first thumbnail
+is the seed in use (framed, the way back), the other three are new seeds.
 
 The strip is refreshed when the pen rests: once the picture of the newest sketch has arrived
 and the sketch has not changed for a moment, one thumbnail job per seed goes to the worker's
@@ -26,8 +27,14 @@ REST_MS = 300
 """How long the sketch stays unchanged after its picture arrived before the strip refreshes."""
 
 
-def new_seeds(rng: random.Random, count: int = COUNT) -> list[int]:
-    return [rng.randrange(2**31) for _ in range(count)]
+def new_seeds(rng: random.Random, count: int = COUNT, keep: int | None = None) -> list[int]:
+    """`count` different seeds; with `keep`, it comes first and the others differ from it."""
+    seeds = [] if keep is None else [keep]
+    while len(seeds) < count:
+        seed = rng.randrange(2**31)
+        if seed not in seeds:
+            seeds.append(seed)
+    return seeds
 
 
 def dice_icon(side: int = 22) -> QIcon:
@@ -173,7 +180,9 @@ class Variations(QObject):
         is_drawing: Callable[[], bool],
         parent: QObject | None = None,
         rng: random.Random | None = None,
+        seed: int | None = None,
     ) -> None:
+        """`seed`: the one the picture uses now (the first thumbnail)."""
         super().__init__(parent)
         self.strip, self.service, self._is_drawing = strip, service, is_drawing
         self._rng = rng or random.Random()
@@ -187,7 +196,8 @@ class Variations(QObject):
         """The ids of those thumbnail jobs: a late one of an older sketch is not shown."""
         self._timer = QTimer(self, singleShot=True, interval=REST_MS)
         self._timer.timeout.connect(self.refresh)
-        strip.set_seeds(new_seeds(self._rng))
+        strip.set_seeds(new_seeds(self._rng, keep=seed))
+        strip.set_chosen(seed)
         strip.chosen.connect(self._choose)
         service.variationReady.connect(self._on_variation)
 
@@ -199,10 +209,20 @@ class Variations(QObject):
             self._timer.stop()
             self.service.cancel_variations()
 
-    def reroll(self) -> None:
-        """Four new seeds; their thumbnails are asked for now if the sketch rests."""
-        self.strip.set_seeds(new_seeds(self._rng))
-        self.strip.set_chosen(None)
+    def reroll(self, keep: int | None = None) -> None:
+        """New seeds: `keep` (the seed in use, framed) first, then new ones; the thumbnails
+        are asked for now if the sketch rests. The kept one shows the main picture at once
+        when that is of the sketch as it is."""
+        self.strip.set_seeds(new_seeds(self._rng, keep=keep))
+        self.strip.set_chosen(keep)
+        frame = self._latest
+        if (
+            keep is not None
+            and frame is not None
+            and frame.job.seed == keep
+            and frame.job.job_id == self.service.last_job_id
+        ):
+            self.strip.set_picture(0, keep, frame.image)
         self.refresh()
 
     def sketch_changed(self) -> None:
