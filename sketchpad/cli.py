@@ -34,7 +34,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from sketchpad.ui.app_options import add_app_options  # argparse only: no Qt
+    from sketchpad.app_options import add_app_options  # argparse only: no Qt
 
     parser = _Parser(
         prog="sketchpad",

@@ -15,9 +15,9 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from sketchpad import __version__
+from sketchpad.app_options import add_app_options
 from sketchpad.display_check import display_problem
 from sketchpad.paths import app_icon_path
-from sketchpad.ui.app_options import add_app_options
 from sketchpad.ui.main_window import MainWindow
 from sketchpad.ui.settings import APPLICATION, ORGANISATION
 from sketchpad.ui.train_tab import TrainTab
