@@ -12,6 +12,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # The tiny networks the tests share: 32 px, a few channels, built in milliseconds.
 TINY_R = 32
 TINY_G = GeneratorConfig(resolution=TINY_R, base_width=4, max_width=8, depth=3)
+TINY_HINTED = GeneratorConfig(
+    resolution=TINY_R,
+    depth=3,
+    base_width=4,
+    max_width=8,
+    attention_levels=(1,),
+    hint_channels=4,
+    noise_channels=2,
+)
+"""A tiny generator with colour-hint inputs and noise."""
 TINY_D = DiscriminatorConfig(ndf=4, branches=2, resolution=TINY_R, max_mult=2)
 
 
@@ -129,3 +139,15 @@ def train_tab_env(tmp_path, monkeypatch) -> dict[str, str]:
         "OMP_NUM_THREADS": "1",
         "QT_QPA_PLATFORM": "offscreen",
     }
+
+
+@pytest.fixture
+def hinted_model(tmp_path) -> str:
+    """A tiny model file with hint inputs and noise (no discriminator)."""
+    return save_tiny_model(tmp_path / "hinted.safetensors", TINY_HINTED, None, name="hinted")
+
+
+@pytest.fixture
+def plain_model(tmp_path) -> str:
+    """No hint inputs, no noise: what older model files (and the default model) are."""
+    return save_tiny_model(tmp_path / "plain.safetensors", TINY_G, None, name="plain")

@@ -10,10 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_G, save_tiny_model
 from PIL import Image, ImageDraw
 
-from models import GeneratorConfig
 from sketchpad.cli import main
 from sketchpad.data.hints import hint_input
 from sketchpad.data.preview import GAP, sketch_with_hints
@@ -22,27 +20,6 @@ from sketchpad.sketch_files import MAX_HINT_PIXELS, load_hints_picture
 from tests.train_helpers import make_paired
 
 pytestmark = pytest.mark.usefixtures("isolated_user_dirs")
-
-HINTED = GeneratorConfig(
-    resolution=32,
-    depth=3,
-    base_width=4,
-    max_width=8,
-    attention_levels=(1,),
-    hint_channels=4,
-    noise_channels=2,
-)
-
-
-@pytest.fixture
-def hinted_model(tmp_path) -> str:
-    return save_tiny_model(tmp_path / "hinted.safetensors", HINTED, None, name="hinted")
-
-
-@pytest.fixture
-def plain_model(tmp_path) -> str:
-    """No hint inputs, no noise: what older model files (and the default model) are."""
-    return save_tiny_model(tmp_path / "plain.safetensors", TINY_G, None, name="plain")
 
 
 def circle_sketch(size: int = 64) -> Image.Image:

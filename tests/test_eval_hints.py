@@ -9,9 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_G, save_tiny_model
 
-from models import GeneratorConfig
 from sketchpad.cli import main
 from sketchpad.commands.eval import hint_counts
 from sketchpad.data.augment import pair_generator, perturb_pair
@@ -22,26 +20,6 @@ from sketchpad.variation_metrics import DiversityTally, pairwise_difference_map
 from tests.train_helpers import make_paired
 
 pytestmark = pytest.mark.usefixtures("isolated_user_dirs")
-
-HINTED = GeneratorConfig(
-    resolution=32,
-    depth=3,
-    base_width=4,
-    max_width=8,
-    attention_levels=(1,),
-    hint_channels=4,
-    noise_channels=2,
-)
-
-
-@pytest.fixture
-def hinted_model(tmp_path) -> str:
-    return save_tiny_model(tmp_path / "hinted.safetensors", HINTED, None, name="hinted")
-
-
-@pytest.fixture
-def plain_model(tmp_path) -> str:
-    return save_tiny_model(tmp_path / "plain.safetensors", TINY_G, None, name="plain")
 
 
 @pytest.fixture
