@@ -226,6 +226,8 @@ class LossConfig:
         "feature_matching_weight": NON_NEGATIVE,
         "gp_weight": NON_NEGATIVE,
         "mode_seeking_weight": NON_NEGATIVE,
+        "mode_seeking_cap": NON_NEGATIVE,
+        "mode_seeking_pool": Limits(1, 64, integer=True),
     }
 
     objective: str = "hinge"
@@ -240,6 +242,12 @@ class LossConfig:
     """Weight of MSGAN's mode-seeking term, so that other noise gives other pictures
     (generators with noise only; 0: off). MSGAN uses 1; here 1 and 0.5 smeared and then
     wiped out the lines within 1,200 fine-tuning steps."""
+    mode_seeking_cap: float = 0.0
+    """The picture/noise distance ratio past which the mode-seeking term asks no more (0: no
+    cap)."""
+    mode_seeking_pool: int = 1
+    """The mode-seeking term compares the pictures averaged over cells this many pixels across
+    (their colours rather than their lines)."""
 
     def __post_init__(self) -> None:
         FieldChecks(self).table(self.LIMITS, self.CHOICES)

@@ -114,12 +114,20 @@ def mode_seeking_loss(
     noise_b: torch.Tensor,
     eps: float = 1e-5,
     open_area: torch.Tensor | None = None,
+    cap: float = 0.0,
+    pool: int = 1,
 ) -> torch.Tensor:
     """MSGAN's mode-seeking term (Mao et al., CVPR 2019): the reciprocal of how far apart two
     pictures of one condition are, per unit of distance between their noises. Minimising it
     pushes different noise to different pictures; L1 and the hints keep what they fix.
     `open_area` (B, 1, H, W) in [0, 1] weighs where the distance counts (1 - the hint mask:
-    what a hint fixes is not asked to vary)."""
+    what a hint fixes is not asked to vary). `pool` > 1 compares the pictures averaged over
+    pool × pool cells (their colours, not their lines); `cap` > 0 stops asking once the ratio
+    reaches it (DSGAN's min(·, τ)), so diversity never has to smear the picture."""
+    if pool > 1:
+        fake_a, fake_b = F.avg_pool2d(fake_a, pool), F.avg_pool2d(fake_b, pool)
+        if open_area is not None:
+            open_area = F.avg_pool2d(open_area, pool)
     diff = (fake_a - fake_b).abs()
     if open_area is None:
         pictures = diff.mean(dim=(1, 2, 3))  # (B,)
@@ -127,4 +135,7 @@ def mode_seeking_loss(
         weight = open_area.to(diff.dtype).expand_as(diff)
         pictures = (diff * weight).sum(dim=(1, 2, 3)) / weight.sum(dim=(1, 2, 3)).clamp_min(1.0)
     noises = (noise_a - noise_b).abs().mean(dim=(1, 2, 3))  # (B,)
-    return (1.0 / (pictures / noises + eps)).mean()
+    ratio = pictures / noises
+    if cap > 0:
+        ratio = ratio.clamp(max=cap)
+    return (1.0 / (ratio + eps)).mean()

@@ -208,3 +208,16 @@ def test_mode_seeking_asks_nothing_of_hinted_pixels():
     open_right = mode_seeking_loss(a, b, z1, z2, open_area=left_hinted)
     everywhere = mode_seeking_loss(a, b, z1, z2)
     assert open_right > 100 * everywhere  # differences under hints earn nothing
+
+
+def test_a_capped_mode_seeking_term_stops_asking_once_pictures_differ_enough():
+    z1, z2 = torch.zeros(1, 2, 4, 4), torch.ones(1, 2, 4, 4)
+    a = torch.zeros(1, 3, 8, 8)
+    far = (a + 0.5).requires_grad_(True)
+    loss = mode_seeking_loss(a, far, z1, z2, cap=0.1)
+    loss.backward()
+    assert loss.item() == pytest.approx(1 / (0.1 + 1e-5)) and far.grad.abs().sum() == 0
+    checker = torch.zeros(1, 3, 8, 8)
+    checker[..., ::2, ::2] = 1.0  # differs pixel by pixel, not in colour over 4 × 4 cells
+    pooled = mode_seeking_loss(a + 0.25, checker, z1, z2, pool=4)
+    assert pooled > 100 * mode_seeking_loss(a + 0.25, checker, z1, z2)

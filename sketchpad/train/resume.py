@@ -41,6 +41,8 @@ CHANGEABLE = frozenset(
         "loss.feature_matching_weight",
         "loss.gp_weight",
         "loss.mode_seeking_weight",
+        "loss.mode_seeking_cap",
+        "loss.mode_seeking_pool",
     }
 )
 """Dotted fields a resumed run may change. Every other one is fixed for the run's life: the

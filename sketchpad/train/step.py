@@ -180,7 +180,13 @@ class GanStep:
                 fake_b = self.g(sketch[:half], other, None if hints is None else hints[:half])
             open_area = None if hints is None else 1.0 - hints[:half, -1:]  # not where hinted
             g_ms = lc.mode_seeking_weight * losses.mode_seeking_loss(
-                fake[:half].float(), fake_b.float(), noise[:half], other, open_area=open_area
+                fake[:half].float(),
+                fake_b.float(),
+                noise[:half],
+                other,
+                open_area=open_area,
+                cap=lc.mode_seeking_cap,
+                pool=lc.mode_seeking_pool,
             )
         loss_g = g_adv + g_l1 + g_fm + g_ms
         self._require_finite("generator", loss_g)
