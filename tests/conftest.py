@@ -151,3 +151,13 @@ def hinted_model(tmp_path) -> str:
 def plain_model(tmp_path) -> str:
     """No hint inputs, no noise: what older model files (and the default model) are."""
     return save_tiny_model(tmp_path / "plain.safetensors", TINY_G, None, name="plain")
+
+
+@pytest.fixture
+def served():
+    """A `sketchpad serve` on a tiny model in this process, stopped after the test."""
+    from remote_helpers import ThreadedServer
+
+    s = ThreadedServer()
+    yield s
+    s.stop()

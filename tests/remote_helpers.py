@@ -4,12 +4,14 @@ remote-generator tests."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Callable
 
 import torch
 from conftest import tiny_networks
+from websockets.sync.client import connect
 
 from models import DiscriminatorConfig, GeneratorConfig
 from sketchpad.checkpoint import LoadedModel
@@ -88,3 +90,13 @@ def wait_until(predicate: Callable[[], bool], seconds: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def raw_client(url: str):
+    """A bare WebSocket client that has read the server's hello."""
+    ws = connect(url, additional_headers=AUTH, compression=None, max_size=None).__enter__()
+    assert json.loads(ws.recv(timeout=5))["type"] == "hello"
+    return ws

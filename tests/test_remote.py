@@ -16,7 +16,16 @@ import zlib
 import numpy as np
 import pytest
 import torch
-from remote_helpers import TOKEN, R, ThreadedServer, sketch, tiny_model, wait_until
+from remote_helpers import (
+    AUTH,
+    TOKEN,
+    R,
+    ThreadedServer,
+    raw_client,
+    sketch,
+    tiny_model,
+    wait_until,
+)
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -24,22 +33,6 @@ from sketchpad.engine import Engine, Request
 from sketchpad.remote import protocol
 from sketchpad.remote.client import RemoteEngine, RemoteError
 from sketchpad.remote.server import ServerLimits
-
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-def served():
-    s = ThreadedServer()
-    yield s
-    s.stop()
-
-
-def raw_client(url: str):
-    ws = connect(url, additional_headers=AUTH, compression=None, max_size=None).__enter__()
-    hello = json.loads(ws.recv(timeout=5))
-    assert hello["type"] == "hello"
-    return ws
 
 
 def test_remote_pictures_equal_local_ones(served):

@@ -9,49 +9,21 @@ import zlib
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_networks
+from conftest import TINY_HINTED, tiny_networks
 from PIL import Image
-from remote_helpers import TOKEN, R, ThreadedServer, sketch
+from remote_helpers import AUTH, TOKEN, R, ThreadedServer, raw_client, sketch
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
 
-from models import GeneratorConfig
 from sketchpad.checkpoint import LoadedModel
 from sketchpad.data.hints import hint_input
 from sketchpad.engine import Engine, Request
 from sketchpad.remote import protocol
 from sketchpad.remote.client import RemoteEngine
 
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-def served():
-    s = ThreadedServer()
-    yield s
-    s.stop()
-
-
-def raw_client(url: str):
-    ws = connect(url, additional_headers=AUTH, compression=None, max_size=None).__enter__()
-    assert json.loads(ws.recv(timeout=5))["type"] == "hello"
-    return ws
-
-
-HINTED_CFG = GeneratorConfig(
-    resolution=R,
-    base_width=4,
-    max_width=8,
-    depth=3,
-    attention_levels=(1,),
-    noise_channels=2,
-    hint_channels=4,
-)
-
 
 def hinted_engine() -> Engine:
-    g, _ = tiny_networks(HINTED_CFG, None, seed=3)
-    model = LoadedModel(g.eval(), HINTED_CFG, metadata={"name": "tiny hinted"})
+    g, _ = tiny_networks(TINY_HINTED, None, seed=3)
+    model = LoadedModel(g.eval(), TINY_HINTED, metadata={"name": "tiny hinted"})
     return Engine(model, "cpu", "fp32")
 
 
