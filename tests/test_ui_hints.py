@@ -315,7 +315,8 @@ def test_an_ora_dropped_on_the_canvas_opens(make_window, tmp_path):
     assert w.canvas.hints_image() == hints
 
 
-def test_the_autosave_keeps_the_hints(make_window, qtbot):
+def autosaved_with_hints(make_window, qtbot):
+    """(engine, window, autosave path, its hints file) once a sketch with hints is autosaved."""
     engine = RecordingEngine()
     first = window_with(make_window, engine)
     draw(first)
@@ -323,6 +324,11 @@ def test_the_autosave_keeps_the_hints(make_window, qtbot):
     path = first.document.autosave_path
     hints_file = path.with_name(path.stem + ".hints.png")
     qtbot.waitUntil(hints_file.exists)
+    return engine, first, path, hints_file
+
+
+def test_the_autosave_keeps_the_hints(make_window, qtbot):
+    engine, first, path, hints_file = autosaved_with_hints(make_window, qtbot)
     ink_layer, hints_layer = first.canvas.image(), first.canvas.hints_image()
     second = make_window(engine_factory=lambda path, device: engine)  # after a "crash"
     second.ask_restore = lambda stopped: True
@@ -337,13 +343,7 @@ def test_the_autosave_keeps_the_hints(make_window, qtbot):
 
 
 def test_restore_with_a_damaged_hints_file_keeps_the_ink(make_window, qtbot):
-    engine = RecordingEngine()
-    first = window_with(make_window, engine)
-    draw(first)
-    hint_stroke(first, (200, 120, 10))
-    path = first.document.autosave_path
-    hints_file = path.with_name(path.stem + ".hints.png")
-    qtbot.waitUntil(hints_file.exists)
+    engine, first, path, hints_file = autosaved_with_hints(make_window, qtbot)
     hints_file.write_bytes(b"torn")
     second = make_window(engine_factory=lambda path, device: engine)
     second.ask_restore = lambda stopped: True

@@ -22,12 +22,18 @@ def thumbnails_done(w) -> bool:
     )
 
 
-def test_the_strip_is_on_screen_with_four_different_thumbnails(make_window, qtbot):
+def strip_ready(make_window, qtbot):
+    """A shown window on a noisy fake model, a sketch drawn, its picture and thumbnails in."""
     engine = RecordingEngine()
     w = noisy_window(make_window, engine)
     qtbot.waitExposed(w)
     draw(w)
     qtbot.waitUntil(lambda: settled(w) and thumbnails_done(w), timeout=10_000)
+    return w, engine
+
+
+def test_the_strip_is_on_screen_with_four_different_thumbnails(make_window, qtbot):
+    w, engine = strip_ready(make_window, qtbot)
     strip = w.draw_tab.variation_strip
     assert strip.isVisible()
     shot = w.grab().toImage()
@@ -73,11 +79,7 @@ def test_clicking_a_thumbnail_keeps_its_seed_for_the_picture_and_the_live_loop(m
 
 
 def test_ctrl_r_rolls_new_seeds(make_window, qtbot):
-    engine = RecordingEngine()
-    w = noisy_window(make_window, engine)
-    qtbot.waitExposed(w)
-    draw(w)
-    qtbot.waitUntil(lambda: settled(w) and thumbnails_done(w), timeout=10_000)
+    w, engine = strip_ready(make_window, qtbot)
     strip = w.draw_tab.variation_strip
     old = strip.seeds()
     picture_seed = w.last_frame.job.seed
