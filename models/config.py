@@ -228,6 +228,7 @@ class LossConfig:
         "mode_seeking_weight": NON_NEGATIVE,
         "mode_seeking_cap": NON_NEGATIVE,
         "mode_seeking_pool": Limits(1, 64, integer=True),
+        "noise_choices": Limits(1, 16, integer=True),
     }
 
     objective: str = "hinge"
@@ -248,6 +249,11 @@ class LossConfig:
     mode_seeking_pool: int = 1
     """The mode-seeking term compares the pictures averaged over cells this many pixels across
     (their colours rather than their lines)."""
+    noise_choices: int = 1
+    """Conditional IMLE (Li, Zhang and Malik, 2019): try this many noises per item without
+    gradients and train on the one whose picture is nearest the target, so that some noise
+    reaches every colouring the data holds and different noises give different ones
+    (generators with noise only; 1: off, one random noise)."""
 
     def __post_init__(self) -> None:
         FieldChecks(self).table(self.LIMITS, self.CHOICES)

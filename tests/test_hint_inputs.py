@@ -16,6 +16,7 @@ from sketchpad.checkpoint import load_model
 from sketchpad.data.hints import fit_hints, hints_from_rgba, rgba_from_hints
 from sketchpad.engine import Engine, Request
 from sketchpad.train.run import TrainingRun
+from sketchpad.train.step import frozen_norm_statistics
 from tests.conftest import TINY_G, save_tiny_model, tiny_networks
 from tests.test_data_hints import spilled
 from tests.test_train import tiny_config
@@ -221,3 +222,52 @@ def test_a_capped_mode_seeking_term_stops_asking_once_pictures_differ_enough():
     checker[..., ::2, ::2] = 1.0  # differs pixel by pixel, not in colour over 4 × 4 cells
     pooled = mode_seeking_loss(a + 0.25, checker, z1, z2, pool=4)
     assert pooled > 100 * mode_seeking_loss(a + 0.25, checker, z1, z2)
+
+
+def test_noise_choices_train_on_the_noise_nearest_the_target(tmp_path, data):
+    """Conditional IMLE: of the noises tried, each item gets the one whose picture is nearest
+    its target, and the tries leave BatchNorm's running statistics alone."""
+    config = tiny_config(
+        data,
+        steps=2,
+        **{
+            "generator.hint_channels": 4,
+            "generator.noise_channels": 2,
+            "loss.noise_choices": 3,
+            "loss.mode_seeking_weight": 0.0,
+        },
+    )
+    run = TrainingRun(config, tmp_path / "run")
+    sketch, image, hints = run.data.load_batch(0)
+    g = run.gan.generator
+    torch.manual_seed(1)
+    tries = [10 * torch.randn(g.noise_shape(sketch.shape[0])) for _ in range(3)]
+
+    def distances(tries):
+        with torch.no_grad(), frozen_norm_statistics(g):
+            return torch.stack(
+                [(g(sketch, z, hints) - image).abs().mean(dim=(1, 2, 3)) for z in tries]
+            )
+
+    first_best = int(distances(tries)[:, 0].argmin())
+    tries.append(tries.pop(first_best))  # item 0's nearest is the last try
+    dist = distances(tries)
+    best = dist.argmin(dim=0)
+    assert best[0] == 2
+    given = iter(tries)
+    run.gan._noise = lambda batch: next(given)
+    norms = [m for m in g.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms
+    before = [(m.running_mean.clone(), m.running_var.clone()) for m in norms]
+    chosen, gap = run.gan._nearest_noise(sketch, image, hints, 3)
+    for m, (mean, var) in zip(norms, before, strict=True):
+        assert torch.equal(m.running_mean, mean) and torch.equal(m.running_var, var)
+        assert m.momentum == 0.1
+    for i, b in enumerate(best.tolist()):
+        assert torch.equal(chosen[i], tries[b][i])
+    assert gap == pytest.approx((dist.mean(dim=0) - dist.min(dim=0).values).mean().item())
+    assert gap > 0
+    del run.gan._noise
+    losses = run.gan.train_step(sketch, image, hints)
+    assert losses["noise_gap"] > 0 and losses["g_ms"] == 0
+    run.close(discard=True)

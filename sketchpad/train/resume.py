@@ -43,6 +43,7 @@ CHANGEABLE = frozenset(
         "loss.mode_seeking_weight",
         "loss.mode_seeking_cap",
         "loss.mode_seeking_pool",
+        "loss.noise_choices",
     }
 )
 """Dotted fields a resumed run may change. Every other one is fixed for the run's life: the

@@ -8,7 +8,9 @@ EMA). It knows nothing of files, data or events, so a benchmark builds one direc
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -19,6 +21,26 @@ from sketchpad.devices import Precision
 from sketchpad.errors import TrainingError
 from sketchpad.train import distributed
 from sketchpad.train.config import TrainConfig
+
+
+@contextlib.contextmanager
+def frozen_norm_statistics(module: nn.Module) -> Iterator[None]:
+    """Forward passes inside leave every BatchNorm's running statistics unchanged (momentum 0)
+    while still normalising with the batch's own, as in training."""
+    norms = [
+        m
+        for m in module.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.num_batches_tracked is not None
+    ]
+    saved = [(m.momentum, m.num_batches_tracked.clone()) for m in norms]
+    try:
+        for m in norms:
+            m.momentum = 0.0
+        yield
+    finally:
+        for m, (momentum, tracked) in zip(norms, saved, strict=True):
+            m.momentum = momentum
+            m.num_batches_tracked.copy_(tracked)
 
 
 def unwrap(module: nn.Module) -> nn.Module:
@@ -132,6 +154,9 @@ class GanStep:
         if hints is not None:
             hints = hints.to(self.device).contiguous(memory_format=self.memory_format)
         noise = self._noise(sketch.shape[0])
+        noise_gap = None
+        if noise is not None and lc.noise_choices > 1:
+            noise, noise_gap = self._nearest_noise(sketch, real, hints, lc.noise_choices)
         factor = self.lr_factor(self.step)
         for opt, lr in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
             for group in opt.param_groups:
@@ -206,6 +231,8 @@ class GanStep:
         }
         if noise is not None:
             out["g_ms"] = g_ms.item()
+        if noise_gap is not None:
+            out["noise_gap"] = noise_gap
         if gp is not None:
             out["gp"] = gp.item()
         return out
@@ -216,6 +243,29 @@ class GanStep:
         if not getattr(g, "noise_merge", None):
             return None
         return torch.randn(g.noise_shape(batch), device=self.device)
+
+    @torch.no_grad()
+    def _nearest_noise(
+        self, sketch: torch.Tensor, real: torch.Tensor, hints: torch.Tensor | None, choices: int
+    ) -> tuple[torch.Tensor, float]:
+        """Conditional IMLE's choice: `choices` noises per item, each tried on the whole batch
+        (so BatchNorm sees the batch the training forward will), and per item the one whose
+        picture is nearest the target (L1). Returns the chosen noise and how much nearer it is
+        than the average try (L1, in [0, 1]: 0 while the generator ignores its noise). The
+        tries leave the running BatchNorm statistics as they were."""
+        g = self.generator
+        tries = [self._noise(sketch.shape[0]) for _ in range(choices)]
+        with frozen_norm_statistics(g), self.precision.autocast():
+            dist = torch.stack(
+                [
+                    (g(sketch, z, hints).float() - real.float()).abs().mean(dim=(1, 2, 3))
+                    for z in tries
+                ]
+            )  # (choices, B)
+        best = dist.argmin(dim=0)  # (B,)
+        chosen = torch.stack(tries)[best, torch.arange(sketch.shape[0], device=best.device)]
+        gap = (dist.mean(dim=0) - dist.min(dim=0).values).mean().item()
+        return chosen, gap
 
     def _require_finite(self, name: str, value: torch.Tensor) -> None:
         if not torch.isfinite(value):
