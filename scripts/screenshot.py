@@ -71,7 +71,7 @@ def house(side: int) -> list[list[tuple[float, float]]]:
         pts((100, 260), (255, 130), (410, 260)),  # roof
         pts((220, 420), (220, 330), (280, 330), (280, 420)),  # door
         pts((150, 290), (200, 290), (200, 330), (150, 330), (150, 290)),  # window
-        pts((40, 440), (470, 440)),  # ground
+        pts((0, 440), (512, 440)),  # ground, across the picture
     ]
 
 
@@ -95,7 +95,7 @@ def tree(side: int) -> list[list[tuple[float, float]]]:
         [(x * u, y * u) for x, y in crown],
         [(x * u, y * u) for x, y in ((225, 300), (220, 440))],  # trunk
         [(x * u, y * u) for x, y in ((290, 300), (295, 440))],
-        [(x * u, y * u) for x, y in ((60, 445), (460, 445))],  # ground
+        [(x * u, y * u) for x, y in ((0, 445), (512, 445))],  # ground, across the picture
     ]
 
 

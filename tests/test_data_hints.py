@@ -113,3 +113,60 @@ def test_resized_hints_keep_their_colours():
         for k in range(values.shape[1])
     ]
     assert max(near) < 1e-4  # each small pixel's hint is one of the two colours
+
+
+def ring_target() -> torch.Tensor:
+    """White paper with a black ring: paper outside it and paper enclosed by it."""
+    img = torch.ones(3, R, R)
+    yy, xx = torch.meshgrid(torch.arange(R), torch.arange(R), indexing="ij")
+    d = ((yy - 32) ** 2 + (xx - 32) ** 2).float().sqrt()
+    img[:, (d > 14) & (d < 17)] = -1.0
+    return img
+
+
+def test_coloured_paper_tints_the_outside_only_and_gets_a_dab_on_it():
+    from sketchpad.data.hints import outer_paper, sample_training_hints
+
+    img = ring_target()
+    outside = outer_paper(img)
+    assert outside[0, 0] and not outside[32, 32] and not outside[32, 48]  # ring, inside
+    config = HintConfig(p_none=1.0, p_background=1.0)  # no ordinary dab, always the paper
+    painted, hints = sample_training_hints(img, 0, 0, 5, config)
+    again = sample_training_hints(img, 0, 0, 5, config)
+    assert torch.equal(painted, again[0]) and torch.equal(hints, again[1])
+    tint = painted[:, 0, 0]
+    assert (painted[:, outside] - tint[:, None]).abs().max() < 1e-5
+    assert not ((tint + 1) / 2 > 0.92).all()  # a colour, not paper
+    inside = ~outside & (img > 0).all(dim=0)
+    assert torch.equal(painted[:, inside], img[:, inside])  # enclosed paper stays white
+    mask = hints[3] > 0
+    assert mask.any() and (mask <= spilled(outside)).all()
+    assert (hints[:3, mask & outside] - tint[:, None]).abs().max() < 1e-5
+    others = [sample_training_hints(img, 0, 0, i, config)[0][:, 0, 0] for i in range(6)]
+    assert len({tuple(t.tolist()) for t in others}) > 1  # the colour varies between items
+
+
+def test_paper_stays_white_unless_asked_and_old_hints_do_not_change():
+    from sketchpad.data.hints import sample_training_hints
+
+    img = target()
+    plain = HintConfig()
+    painted, hints = sample_training_hints(img, 3, 1, 2, plain)
+    assert torch.equal(painted, img)
+    assert torch.equal(hints, hint_input(*sample_hints(img, hint_generator(3, 1, 2), plain)))
+    coloured = [
+        sample_training_hints(img, 3, 1, i, HintConfig(p_background=0.5)) for i in range(40)
+    ]
+    tinted = [p for p, _ in coloured if not torch.equal(p, img)]
+    assert 8 <= len(tinted) <= 32  # about half
+    with pytest.raises(ConfigError, match="p_background"):
+        HintConfig(p_background=1.5)
+
+
+def test_a_run_saved_before_coloured_paper_resumes_with_white_paper():
+    from sketchpad.train.config import TrainConfig, config_from_saved
+
+    saved = TrainConfig().to_dict()
+    assert saved["augment"]["hint_background"] > 0
+    saved["augment"].pop("hint_background")
+    assert config_from_saved(saved).augment.hint_background == 0.0

@@ -47,8 +47,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from sketchpad.data import AugmentConfig, LineParams, make_contact_sheet, open_source
-    from sketchpad.data.hints import HintConfig
-
     if args.count < 1:
         raise DataError(f"--count must be at least 1, got {args.count}")
     dataset = open_source(
@@ -61,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         line_params=LineParams.parse(args.lines),
         progress=_render_progress(),
         warn=False,  # the report below says it all, once
-        hints=HintConfig() if args.hints else None,
+        hints=AugmentConfig().hint_config() if args.hints else None,  # as training samples them
     )
     sheet = None if args.preview is None else make_contact_sheet(dataset, args.count, args.seed)
     # the report comes after the preview: files that failed to load for it are in it too

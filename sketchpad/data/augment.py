@@ -45,6 +45,7 @@ class AugmentConfig:
         "max_overshoot": Limits(0, 8),
         "hint_p_none": Limits(0, 1, low_open=True),
         "hint_max_dabs": Limits(0, 256, integer=True),
+        "hint_background": Limits(0, 1),
     }
 
     flip: bool = True
@@ -100,6 +101,9 @@ class AugmentConfig:
     """Colour hints (models with hint inputs): the dab count is geometric, P(no dab) this."""
     hint_max_dabs: int = 32
     """Colour hints: the most dabs one item gets."""
+    hint_background: float = 0.15
+    """Colour hints: the share of items whose paper around the drawing is coloured, with a dab
+    on it, so that a dab on the paper colours a sky or a lawn (0: paper stays white)."""
 
     SWITCHES: ClassVar[tuple[str, ...]] = (
         "flip",
@@ -138,7 +142,11 @@ class AugmentConfig:
 
     def hint_config(self) -> HintConfig:
         """How training hints are sampled (`sketchpad.data.hints`)."""
-        return HintConfig(p_none=self.hint_p_none, max_dabs=self.hint_max_dabs)
+        return HintConfig(
+            p_none=self.hint_p_none,
+            max_dabs=self.hint_max_dabs,
+            p_background=self.hint_background,
+        )
 
     @property
     def enabled(self) -> bool:

@@ -17,7 +17,7 @@ from sketchpad.data.base import (
     summarize_skipped,
 )
 from sketchpad.data.folders import reason_of
-from sketchpad.data.hints import HintConfig, hint_generator, hint_input, sample_hints
+from sketchpad.data.hints import HintConfig, sample_training_hints
 from sketchpad.data.splits import count_splits, select_split
 from sketchpad.errors import DataError
 
@@ -125,10 +125,10 @@ class PairDataset(Dataset):
             "name": self.items[position].name,
         }
         if self.hints is not None:
-            colour, mask = sample_hints(
-                image, hint_generator(self.seed, self.epoch, index), self.hints
+            image, item["hints"] = sample_training_hints(
+                image, self.seed, self.epoch, index, self.hints
             )
-            item["hints"] = hint_input(colour, mask)
+            item["image"] = image
         return item
 
     def _load_usable(self, index: int) -> tuple[int, torch.Tensor, torch.Tensor]:

@@ -17,6 +17,13 @@ mask is 1 the user asked for that colour. The distribution, per training item:
   pixel over the region's edge (onto its outline) as a hand does; its colour is the target's
   mean colour over the region's pixels under it.
 
+With probability `p_background` (0 unless asked for) an item also gets a coloured paper: the
+paper connected to the picture's border is tinted one colour (a random hue, saturation
+0.2–0.7, value 0.75–1; the line pixels at its edge are tinted alike, as paper shows through
+their anti-aliasing), and one more dab lies on it. The target's paper is coloured only then,
+so a model learns to fill the paper around a drawing (a sky, a lawn) where a user dabs colour
+on it, and to leave it white otherwise. Paper enclosed by lines is left as it is.
+
 Hints are sampled from the target after augmentation, so they move with it (rotation, scale,
 shift, flip). Every draw comes from the item's own generator (`hint_generator`, keyed by
 seed, epoch and index like the augmentation, but salted, so hints never change what the
@@ -45,18 +52,76 @@ INK_LEVEL = 0.22  # and one whose channels are all below this is a line
 class HintConfig:
     p_none: float = 0.125  # P(no dab); the dab count is geometric with this parameter
     max_dabs: int = 32  # the most dabs one item gets
+    p_background: float = 0.0  # P(the paper around the drawing is coloured, with a dab on it)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.p_none <= 1.0:
             raise ConfigError(f"hints p_none must be in (0, 1], got {self.p_none}")
         if not 0 <= self.max_dabs <= 256:
             raise ConfigError(f"hints max_dabs must be 0..256, got {self.max_dabs}")
+        if not 0.0 <= self.p_background <= 1.0:
+            raise ConfigError(f"hints p_background must be in [0, 1], got {self.p_background}")
 
 
 def hint_generator(seed: int, epoch: int, index: int) -> torch.Generator:
     """The hints' own generator for one item in one epoch."""
     digest = hashlib.blake2b(f"hints:{seed}:{epoch}:{index}".encode(), digest_size=8).digest()
     return torch.Generator().manual_seed(int.from_bytes(digest, "little") & (2**63 - 1))
+
+
+def background_generator(seed: int, epoch: int, index: int) -> torch.Generator:
+    """The coloured paper's own generator for one item in one epoch (apart from the hints', so
+    turning it on changes no hint)."""
+    digest = hashlib.blake2b(f"paper:{seed}:{epoch}:{index}".encode(), digest_size=8).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest, "little") & (2**63 - 1))
+
+
+def outer_paper(image: torch.Tensor) -> torch.Tensor:
+    """(R, R) bool: the paper pixels of `image` ((3, R, R) in [-1, 1]) connected to its border
+    (4-connected), the paper around the drawing rather than inside its shapes."""
+    paper = ((image + 1.0) / 2.0 > PAPER_LEVEL).all(dim=0)
+    seen = torch.zeros_like(paper)
+    seen[0, :], seen[-1, :], seen[:, 0], seen[:, -1] = (
+        paper[0],
+        paper[-1],
+        paper[:, 0],
+        paper[:, -1],
+    )
+    cross = torch.tensor([[0.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 1.0, 0.0]])[None, None]
+    paper_f = paper.float()[None, None]
+    while True:
+        grown = (F.conv2d(seen.float()[None, None], cross, padding=1) > 0) & (paper_f > 0)
+        grown = grown[0, 0]
+        if torch.equal(grown, seen):
+            return seen
+        seen = grown
+
+
+def paint_background(
+    image: torch.Tensor, generator: torch.Generator, config: HintConfig
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(the target, the coloured paper's pixels or None): with probability `p_background` the
+    paper around the drawing tinted one colour (see the module's docstring). Four draws,
+    always."""
+    u = torch.rand(4, generator=generator).tolist()
+    if u[0] >= config.p_background:
+        return image, None
+    paper = outer_paper(image)
+    if not paper.any():
+        return image, None
+    hue, sat, val = u[1], 0.2 + 0.5 * u[2], 0.75 + 0.25 * u[3]
+    tint = torch.tensor(_hsv_to_rgb(hue, sat, val), dtype=image.dtype)  # in [0, 1]
+    edge = F.max_pool2d(paper.float()[None, None], 3, 1, 1)[0, 0] > 0  # and the lines' fringe
+    rgb = (image + 1.0) / 2.0
+    painted = torch.where(edge[None], rgb * tint[:, None, None], rgb)
+    return painted * 2.0 - 1.0, paper
+
+
+def _hsv_to_rgb(h: float, s: float, v: float) -> tuple[float, float, float]:
+    i = int(h * 6.0) % 6
+    f = h * 6.0 - int(h * 6.0)
+    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
+    return [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i]
 
 
 def coloured_pixels(image: torch.Tensor) -> torch.Tensor:
@@ -87,17 +152,18 @@ def sample_hints(
     generator: torch.Generator,
     config: HintConfig | None = None,
     count: int | None = None,
+    centres: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(hint colour (3, R, R) in [-1, 1], 0 where no hint; hint mask (1, R, R)) for the target
     `image` ((3, R, R) in [-1, 1]). `count` fixes the number of dabs (evaluation with N
-    hints) instead of drawing it."""
+    hints) instead of drawing it; `centres` ((R, R) bool) keeps the dabs' centres there."""
     config = config or HintConfig()
     size = image.shape[-1]
     n = dab_count(generator, config) if count is None else count
     colour = torch.zeros_like(image)
     mask = torch.zeros(1, size, size, dtype=image.dtype)
     allowed = coloured_pixels(image)
-    where = allowed.flatten().nonzero().flatten()
+    where = (allowed if centres is None else allowed & centres).flatten().nonzero().flatten()
     unit = size / 128.0
     spill = max(1, round(unit))
     yy, xx = torch.meshgrid(
@@ -139,6 +205,22 @@ def sample_hints(
         colour[:, footprint] = mean[:, None]
         mask[0, footprint] = 1.0
     return colour, mask
+
+
+def sample_training_hints(
+    image: torch.Tensor, seed: int, epoch: int, index: int, config: HintConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the target, possibly on coloured paper; its (4, R, R) hint channels) for one training
+    item: the module docstring's distribution, every draw keyed by (seed, epoch, index)."""
+    image, paper = paint_background(image, background_generator(seed, epoch, index), config)
+    colour, mask = sample_hints(image, hint_generator(seed, epoch, index), config)
+    if paper is not None:  # the dab that asks for the paper's colour
+        on_paper, paper_mask = sample_hints(
+            image, background_generator(seed, epoch, index + 2**40), config, 1, centres=paper
+        )
+        colour = torch.where(paper_mask > 0, on_paper, colour)
+        mask = torch.maximum(mask, paper_mask)
+    return image, hint_input(colour, mask)
 
 
 def hint_input(colour: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -394,10 +394,13 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 
 LATER_SWITCHES = ("rescale", "wobble", "gaps")
 """Augmentations added after runs were saved without them: such a run resumes without them."""
+LATER_SETTINGS = {"hint_background": 0.0}
+"""Augmentation settings added later, with the value that leaves an older run's data as it was."""
 
 
 def config_from_saved(data: dict[str, Any]) -> TrainConfig:
     aug = data.get("augment")
     if isinstance(aug, dict):
-        data = {**data, "augment": {**dict.fromkeys(LATER_SWITCHES, False), **aug}}
+        later = {**dict.fromkeys(LATER_SWITCHES, False), **LATER_SETTINGS}
+        data = {**data, "augment": {**later, **aug}}
     return build_config(data, {})
