@@ -5,7 +5,9 @@ A file is a zip whose first entry is `mimetype` (stored, uncompressed: `image/op
 then `stack.xml` (the layers, topmost first), one PNG per layer under `data/`,
 `Thumbnails/thumbnail.png` (at most 256 px) and `mergedimage.png` (the layers composited).
 Sketchpad writes two layers: "Colour hints" (opaque dabs on transparency, shown at 65%
-opacity) above "Ink" (black lines on white paper).
+opacity) above "Ink" (black lines on white paper), and the noise seed of the picture the user
+kept as `sketchpad-seed` on `stack.xml`'s root (other programs ignore an attribute they do not
+know; a missing or odd one reads as no seed).
 
 Reading takes the layer named "Ink" and the one whose name holds "hint"; a file from another
 program without them gives its visible layers composited on white as the ink, and no hints.
@@ -55,14 +57,29 @@ class OraSketch:
 
     ink: np.ndarray
     hints: np.ndarray | None
+    seed: int | None = None
+    """The noise seed of the picture kept with the sketch (None: the file has none)."""
 
 
 # -- writing ---------------------------------------------------------------------------------
 
 
-def ora_bytes(ink: np.ndarray, hints: np.ndarray | None) -> bytes:
-    """The `.ora` file of `ink` ((H, W, 3) or (H, W, 4) uint8; alpha ignored) and `hints`
-    ((H, W, 4) uint8 RGBA of the same size, or None: an empty hint layer)."""
+MAX_SEED = 2**31
+SEED_ATTRIBUTE = "sketchpad-seed"
+
+
+def seed_from_text(text: str | None) -> int | None:
+    """A seed written in a file (decimal, 0 ≤ seed < 2³¹), or None for anything else."""
+    if text is None or not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    value = int(text)
+    return value if value < MAX_SEED else None
+
+
+def ora_bytes(ink: np.ndarray, hints: np.ndarray | None, seed: int | None = None) -> bytes:
+    """The `.ora` file of `ink` ((H, W, 3) or (H, W, 4) uint8; alpha ignored), `hints`
+    ((H, W, 4) uint8 RGBA of the same size, or None: an empty hint layer) and the picture's
+    noise `seed` (None: none)."""
     ink_rgb = _rgb(ink)
     h, w = ink_rgb.shape[:2]
     if hints is None:
@@ -74,9 +91,12 @@ def ora_bytes(ink: np.ndarray, hints: np.ndarray | None) -> bytes:
     merged = _merged(ink_image, hints_image)
     thumbnail = merged.copy()
     thumbnail.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+    if seed is not None and not 0 <= seed < MAX_SEED:
+        raise ValueError(f"a seed is in [0, 2**31), got {seed}")
+    seed_attr = "" if seed is None else f' {SEED_ATTRIBUTE}="{seed}"'
     stack = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<image version="0.0.5" w="{w}" h="{h}" xres="72" yres="72">\n'
+        f'<image version="0.0.5" w="{w}" h="{h}" xres="72" yres="72"{seed_attr}>\n'
         "  <stack>\n"
         f'    <layer name="{HINTS_NAME}" src="data/hints.png" x="0" y="0" '
         f'opacity="{HINTS_OPACITY}" visibility="visible" composite-op="svg:src-over"/>\n'
@@ -101,11 +121,13 @@ def ora_bytes(ink: np.ndarray, hints: np.ndarray | None) -> bytes:
     return out.getvalue()
 
 
-def write_ora(path: str | Path, ink: np.ndarray, hints: np.ndarray | None) -> Path:
+def write_ora(
+    path: str | Path, ink: np.ndarray, hints: np.ndarray | None, seed: int | None = None
+) -> Path:
     """Write the `.ora` file atomically (a crash leaves the old file or the new one). Raises
     DataError when the folder cannot be written."""
     path = Path(path)
-    data = ora_bytes(ink, hints)
+    data = ora_bytes(ink, hints, seed)
     try:
         atomic_write_bytes(path, data)
     except OSError as exc:
@@ -191,7 +213,7 @@ def _read(zf: zipfile.ZipFile, name: str) -> OraSketch:
         raise DataError(_not_openraster(name, "its mimetype is not image/openraster"))
     if "stack.xml" not in names:
         raise DataError(_not_openraster(name, "it has no stack.xml"))
-    w, h, layers = _stack(budget.read(zf, names["stack.xml"], MAX_XML_BYTES), name)
+    w, h, layers, seed = _stack(budget.read(zf, names["stack.xml"], MAX_XML_BYTES), name)
     for layer in layers:
         if layer.src not in names:
             raise DataError(f"{name}: the layer {layer.name!r} names a missing picture {layer.src}")
@@ -213,7 +235,7 @@ def _read(zf: zipfile.ZipFile, name: str) -> OraSketch:
         hints = np.asarray(picture(hint_layer).convert("RGBA"), np.uint8).copy()
         if not hints[..., 3].any():
             hints = None
-    return OraSketch(np.asarray(ink, np.uint8).copy(), hints)
+    return OraSketch(np.asarray(ink, np.uint8).copy(), hints, seed)
 
 
 class _Budget:
@@ -240,7 +262,7 @@ class _Budget:
         )
 
 
-def _stack(data: bytes, name: str) -> tuple[int, int, list[_Layer]]:
+def _stack(data: bytes, name: str) -> tuple[int, int, list[_Layer], int | None]:
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise DataError(
             f"{name}: stack.xml declares a DOCTYPE or entities, which OpenRaster has not"
@@ -272,7 +294,7 @@ def _stack(data: bytes, name: str) -> tuple[int, int, list[_Layer]]:
         raise DataError(f"{name}: stack.xml lists no layers")
     if len(layers) > MAX_LAYERS:
         raise DataError(f"{name}: {len(layers)} layers; a sketch file has at most {MAX_LAYERS}")
-    return w, h, layers
+    return w, h, layers, seed_from_text(root.get(SEED_ATTRIBUTE))
 
 
 def _int(el: ET.Element, key: str, name: str, default: int | None = None) -> int:

@@ -33,6 +33,17 @@ def test_ink_and_hints_round_trip_exactly(tmp_path):
     assert back.hints is not None and np.array_equal(back.hints, hints)
 
 
+def test_the_pictures_seed_round_trips_and_an_odd_one_reads_as_none(tmp_path):
+    ink, hints = sketch()
+    assert read_ora(write_ora(tmp_path / "s.ora", ink, hints, seed=1234567)).seed == 1234567
+    assert read_ora(write_ora(tmp_path / "n.ora", ink, hints)).seed is None
+    with pytest.raises(ValueError, match="seed"):
+        ora.ora_bytes(ink, hints, seed=-1)
+    for odd in ("-3", "1e5", "", "99999999999", "2147483648", "٣"):
+        assert ora.seed_from_text(odd) is None
+    assert ora.seed_from_text("2147483647") == 2**31 - 1
+
+
 def test_no_hints_reads_back_as_none(tmp_path):
     ink, _ = sketch()
     back = read_ora(write_ora(tmp_path / "s.ora", ink, None))

@@ -3,7 +3,9 @@ open / save / save as / export, and the autosave that survives a crash.
 
 A sketch with colour hints saves as OpenRaster (`.ora`: the ink and the hints as two layers);
 one without, as PNG. Open reads both (and any picture); a PNG never silently drops hints: Save
-of a hinted sketch that came from a PNG asks where to save the `.ora`.
+of a hinted sketch that came from a PNG asks where to save the `.ora`. Both files, and the
+autosave, keep the noise seed of the picture (the variation the user kept), and opening or
+restoring the sketch brings it back.
 
 It asks and tells the user through a `DocumentHost` (the main window), looked up at each call,
 so tests that replace the window's dialog methods replace them here too."""
@@ -24,12 +26,15 @@ from sketchpad.ui.autosave import Autosave, Leftover
 from sketchpad.ui.canvas import SketchCanvas
 from sketchpad.ui.canvas_input import SKETCH_SUFFIXES
 from sketchpad.ui.pictures import (
+    image_seed,
     load_sketch_picture,
+    png_seed,
     qimage_to_array,
     rgba_to_qimage,
     save_png,
     side_by_side,
     sketch_picture,
+    with_seed,
 )
 from sketchpad.ui.settings import AppSettings
 
@@ -66,6 +71,14 @@ class DocumentHost(Protocol):
         ...
 
     def show_status(self, text: str, timeout_ms: int = 0) -> None: ...
+
+    def picture_seed(self) -> int:
+        """The noise seed of the picture shown (kept with the sketch)."""
+        ...
+
+    def restore_seed(self, seed: int) -> None:
+        """A sketch kept with this seed was opened or restored: its picture uses it again."""
+        ...
 
 
 class SketchDocument(QObject):
@@ -136,12 +149,16 @@ class SketchDocument(QObject):
                 sketch = read_ora(path)
                 image, photo = sketch_picture(Image.fromarray(sketch.ink), self._canvas.side)
                 hints = rgba_to_qimage(sketch.hints) if sketch.hints is not None else None
+                seed = sketch.seed
             else:
                 (image, photo), hints = load_sketch_picture(path, self._canvas.side), None
+                seed = png_seed(path) if path.suffix.lower() == ".png" else None
         except DataError as exc:
             self._host.show_error("Cannot open sketch", str(exc))
             return False
         replaced = not self._canvas.is_blank()
+        if seed is not None:  # before the layers, so that the first picture uses it
+            self._host.restore_seed(seed)
         self._canvas.replace_layers(image, hints, f"Open {path.name}")
         self._opened_at = self._undo_stack.index()
         self._settings.last_folder = str(path.parent)
@@ -176,12 +193,12 @@ class SketchDocument(QObject):
         if _is_ora(path):
             hints = qimage_to_array(canvas.hints_image()) if canvas.has_hints() else None
             try:
-                write_ora(path, qimage_to_array(canvas.image()), hints)
+                write_ora(path, qimage_to_array(canvas.image()), hints, self._host.picture_seed())
             except DataError as exc:
                 self._host.show_error("Cannot save sketch", str(exc))
                 return False
             self._settings.last_folder = str(path.parent)
-        elif not self._write_png(canvas.image(), path, "Cannot save sketch"):
+        elif not self._write_png(self._ink(), path, "Cannot save sketch"):
             return False
         self.path = path
         self._settings.add_recent_file(str(path))
@@ -249,8 +266,12 @@ class SketchDocument(QObject):
 
     # -- not losing work ---------------------------------------------------------------------
 
-    def _schedule_autosave(self, _index: int) -> None:
+    def _schedule_autosave(self, _index: int = 0) -> None:
         self._autosave_timer.start()
+
+    def seed_changed(self) -> None:
+        """The user kept another variation: the autosave keeps its seed too."""
+        self._schedule_autosave()
 
     @property
     def autosave_path(self) -> Path:
@@ -264,7 +285,7 @@ class SketchDocument(QObject):
             self._autosave.remove()
             return
         try:
-            self._autosave.write(self._canvas.image(), self._hints())
+            self._autosave.write(self._ink(), self._hints())
         except DataError as exc:
             self._host.show_status(f"Autosave failed: {exc}", 8000)
 
@@ -279,6 +300,8 @@ class SketchDocument(QObject):
                     if not self._host.ask_restore(leftover.stopped):
                         leftover.discard()
                         continue
+                    if (seed := image_seed(leftover.image)) is not None:
+                        self._host.restore_seed(seed)
                     self._canvas.replace_layers(leftover.image, leftover.hints, "Restore sketch")
                     self._adopt(leftover)
                     return True
@@ -302,9 +325,13 @@ class SketchDocument(QObject):
             self._autosave.remove()
             return
         try:
-            self._autosave.keep_for_next_start(self._canvas.image(), why, self._hints())
+            self._autosave.keep_for_next_start(self._ink(), why, self._hints())
         except DataError as exc:
             self._host.show_status(f"Autosave failed: {exc}", 8000)
+
+    def _ink(self) -> QImage:
+        """The ink layer, carrying the picture's seed for a PNG to keep."""
+        return with_seed(self._canvas.image(), self._host.picture_seed())
 
     def _hints(self) -> QImage | None:
         return self._canvas.hints_image() if self._canvas.has_hints() else None

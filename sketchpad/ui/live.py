@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QLabel
 
     from sketchpad.ui.canvas import SketchCanvas
+    from sketchpad.ui.document import SketchDocument
     from sketchpad.ui.draw_tab import DrawTab
     from sketchpad.ui.jobs import Frame, ModelInfo
     from sketchpad.ui.remote_dialog import RemoteControls
@@ -36,6 +37,7 @@ class LiveGeneration:
     last_frame: Frame | None
     service: InferenceService
     canvas: SketchCanvas
+    document: SketchDocument
     draw_tab: DrawTab
     result_view: ResultView
     variations: Variations
@@ -88,7 +90,18 @@ class LiveGeneration:
         """A variation was clicked: its seed makes the picture from now on."""
         self._seed = seed
         self.show_status(f"Keeping the variation of seed {seed}", 4000)
+        self.document.seed_changed()
         self.generate()
+
+    def picture_seed(self) -> int:
+        """The seed of the picture, which the sketch's file and autosave keep."""
+        return self._seed
+
+    def restore_seed(self, seed: int) -> None:
+        """An opened or restored sketch kept this seed: the picture and the strip's first
+        thumbnail use it again."""
+        self._seed = seed
+        self.variations.reroll(keep=seed)
 
     def hints_ignored(self) -> bool:
         """The sketch shows hints that the model cannot take."""

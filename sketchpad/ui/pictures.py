@@ -10,10 +10,11 @@ import numpy as np
 import torch
 from PIL import Image
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtGui import QColor, QImage, QImageReader, QPainter
 
 from sketchpad.checkpoint import atomic_write_bytes
 from sketchpad.errors import DataError
+from sketchpad.ora import seed_from_text
 from sketchpad.sketch import (
     load_image,
     photo_to_sketch,
@@ -85,6 +86,28 @@ def sketch_picture(picture: Image.Image, side: int) -> tuple[QImage, bool]:
     photo = looks_like_photo(picture)
     ink = photo_to_sketch(picture, side) if photo else sketch_to_tensor(picture, side)
     return rgb_to_qimage(sketch_tensor_to_rgb(ink)), photo
+
+
+SEED_KEY = "Sketchpad-Seed"
+"""The PNG text entry that keeps a sketch's picture seed (the variation the user kept)."""
+
+
+def with_seed(image: QImage, seed: int | None) -> QImage:
+    """`image` carrying `seed` in its text (a PNG keeps it as a text chunk)."""
+    out = QImage(image)
+    out.setText(SEED_KEY, "" if seed is None else str(seed))
+    return out
+
+
+def image_seed(image: QImage) -> int | None:
+    """The seed an image read from a PNG carries (None: none, or not a seed)."""
+    return seed_from_text(image.text(SEED_KEY) or None)
+
+
+def png_seed(path: str | Path) -> int | None:
+    """The seed kept in a PNG file's text (None: none; the pixels are not decoded)."""
+    reader = QImageReader(str(path))
+    return seed_from_text(reader.text(SEED_KEY) or None) if reader.canRead() else None
 
 
 def png_bytes(image: QImage) -> bytes:
