@@ -140,7 +140,14 @@ def test_mode_seeking_loss_falls_as_pictures_differ_more():
 
 def test_training_with_hints_and_noise_reports_the_mode_seeking_term(tmp_path, data):
     config = tiny_config(
-        data, steps=2, **{"generator.hint_channels": 4, "generator.noise_channels": 2}
+        data,
+        steps=2,
+        **{
+            "generator.hint_channels": 4,
+            "generator.noise_channels": 2,
+            "loss.mode_seeking_weight": 0.1,
+            "loss.noise_choices": 1,
+        },
     )
     run = TrainingRun(config, tmp_path / "run")
     sketch, image, hints = run.data.load_batch(0)
