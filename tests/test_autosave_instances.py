@@ -55,6 +55,14 @@ class Host:
     def show_error(self, title: str, text: str) -> None:
         pytest.fail(f"{title}: {text}")
 
+    seed = 7
+
+    def picture_seed(self) -> int:
+        return self.seed
+
+    def restore_seed(self, seed: int) -> None:
+        self.seed = seed
+
 
 class Instance:
     """A document with its own canvas and its own autosave slot: one app instance."""

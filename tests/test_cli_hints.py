@@ -261,7 +261,17 @@ def test_dataset_preview_paints_the_hints_over_the_sketches(tmp_path, capsys):
     r, cell_w = 32, 2 * 32 + GAP
     for x in range(GAP, plain.shape[1], cell_w + GAP):
         targets[:, x + r + GAP : x + cell_w] = True
-    assert not changed[targets].any()  # the hints go over the sketches only
+    # the hints go over the sketches; a target changes only where its paper is coloured, one
+    # colour per cell (training's coloured paper, `--aug-hint-background`)
+    for x in range(GAP, plain.shape[1], cell_w + GAP):
+        for y in range(GAP, plain.shape[0], r + GAP):
+            cell = (slice(y, y + r), slice(x + r + GAP, x + cell_w))
+            moved = changed[cell]
+            if moved.any():
+                paper = (plain[cell] == 255).all(axis=2)
+                tinted = hinted[cell][moved & paper]
+                assert len(tinted) and (tinted.max(axis=0) - tinted.min(axis=0)).max() <= 2
+                assert not (moved & ~paper & (plain[cell] < 40).all(axis=2)).any()  # lines stay
     assert "--hints" in _help("dataset") and "colour hints" in _help("dataset")
 
 
