@@ -47,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from sketchpad.data import AugmentConfig, LineParams, make_contact_sheet, open_source
+
     if args.count < 1:
         raise DataError(f"--count must be at least 1, got {args.count}")
     dataset = open_source(
