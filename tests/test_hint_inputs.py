@@ -138,18 +138,17 @@ def test_mode_seeking_loss_falls_as_pictures_differ_more():
     assert (moved.grad < 0).all()  # descending the loss moves the second picture away
 
 
-def test_training_with_hints_and_noise_reports_the_mode_seeking_term(tmp_path, data):
+def hinted_run(tmp_path, data, **loss) -> TrainingRun:
+    """A 2-step run of a tiny generator with hint inputs and noise, with these loss settings."""
+    extra = {f"loss.{k}": v for k, v in loss.items()}
     config = tiny_config(
-        data,
-        steps=2,
-        **{
-            "generator.hint_channels": 4,
-            "generator.noise_channels": 2,
-            "loss.mode_seeking_weight": 0.1,
-            "loss.noise_choices": 1,
-        },
+        data, steps=2, **{"generator.hint_channels": 4, "generator.noise_channels": 2, **extra}
     )
-    run = TrainingRun(config, tmp_path / "run")
+    return TrainingRun(config, tmp_path / "run")
+
+
+def test_training_with_hints_and_noise_reports_the_mode_seeking_term(tmp_path, data):
+    run = hinted_run(tmp_path, data, mode_seeking_weight=0.1, noise_choices=1)
     sketch, image, hints = run.data.load_batch(0)
     assert hints is not None and hints.shape == (2, 4, 32, 32)
     losses = run.gan.train_step(sketch, image, hints)
@@ -234,17 +233,7 @@ def test_a_capped_mode_seeking_term_stops_asking_once_pictures_differ_enough():
 def test_noise_choices_train_on_the_noise_nearest_the_target(tmp_path, data):
     """Conditional IMLE: of the noises tried, each item gets the one whose picture is nearest
     its target, and the tries leave BatchNorm's running statistics alone."""
-    config = tiny_config(
-        data,
-        steps=2,
-        **{
-            "generator.hint_channels": 4,
-            "generator.noise_channels": 2,
-            "loss.noise_choices": 3,
-            "loss.mode_seeking_weight": 0.0,
-        },
-    )
-    run = TrainingRun(config, tmp_path / "run")
+    run = hinted_run(tmp_path, data, noise_choices=3, mode_seeking_weight=0.0)
     sketch, image, hints = run.data.load_batch(0)
     g = run.gan.generator
     torch.manual_seed(1)
