@@ -14,7 +14,9 @@ from models.discriminators import (
     PatchDiscriminator,
     SharedTrunkDiscriminator,
 )
-from models.generators import MRUGenerator, UNetGenerator
+from models.fold import fold_batchnorm
+from models.generators import MRUGenerator, Trunk, UNetGenerator
+from models.highres import HighResLevel, HighResLevels
 from models.losses import (
     d_loss_fake,
     d_loss_real,
@@ -32,6 +34,8 @@ __all__ = [
     "DiscriminatorConfig",
     "FieldChecks",
     "GeneratorConfig",
+    "HighResLevel",
+    "HighResLevels",
     "InvalidConfig",
     "Limits",
     "LossConfig",
@@ -41,6 +45,7 @@ __all__ = [
     "PatchDiscriminator",
     "ReceptiveField",
     "SharedTrunkDiscriminator",
+    "Trunk",
     "UNetGenerator",
     "UpMRU",
     "build_discriminator",
@@ -51,6 +56,7 @@ __all__ = [
     "d_loss_real",
     "feature_matching_loss",
     "field_error",
+    "fold_batchnorm",
     "g_loss",
     "gradient_penalty",
     "l1_loss",

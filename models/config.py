@@ -27,6 +27,8 @@ from models.validation import (
 
 MAX_RESOLUTION = 2048
 """The largest picture side a network may be built for."""
+MAX_HIGHRES_LEVELS = 3
+MAX_HIGHRES_WIDTH = 64
 OBJECTIVES = ("vanilla", "lsgan", "hinge", "wgangp")
 GENERATOR_ARCHS = ("mru", "unet")
 DISCRIMINATOR_ARCHS = ("patch", "multiscale", "shared_trunk")
@@ -83,6 +85,10 @@ class GeneratorConfig:
     """Colour-hint channels fed beside the sketch at every scale: 0 (none) or 4 (colour, mask)."""
     dropout: bool = False
     """Dropout in the decoder, as pix2pix uses for its noise."""
+    highres_widths: tuple[int, ...] = ()
+    """Channels of the high-resolution levels above the trunk, one level per entry, each
+    doubling the side (e.g. (16, 8): 256 then 512 px above a 128 px trunk; (): none). The
+    trunk's picture is the live preview; the levels give the full picture."""
 
     def __post_init__(self) -> None:
         check = FieldChecks(self)
@@ -105,7 +111,31 @@ class GeneratorConfig:
                 "attention_levels",
                 f"level {level!r} is outside 0..{self.depth - 1} (level l works at resolution/2^l)",
             )
+        object.__setattr__(self, "highres_widths", tuple(self.highres_widths))
+        check.require(
+            len(self.highres_widths) <= MAX_HIGHRES_LEVELS,
+            "highres_widths",
+            f"has {len(self.highres_widths)} levels; at most {MAX_HIGHRES_LEVELS} (×8) are allowed",
+        )
+        for width in self.highres_widths:
+            check.require(
+                isinstance(width, int)
+                and not isinstance(width, bool)
+                and 1 <= width <= MAX_HIGHRES_WIDTH,
+                "highres_widths",
+                f"width {width!r} is outside 1..{MAX_HIGHRES_WIDTH}",
+            )
+        check.require(
+            self.output_resolution <= MAX_RESOLUTION,
+            "highres_widths",
+            f"the levels would paint {self.output_resolution} px; at most {MAX_RESOLUTION}",
+        )
         if self.arch == "unet":
+            check.require(
+                not self.highres_widths,
+                "highres_widths",
+                "the U-Net baseline has no high-resolution levels; use ()",
+            )
             check.require(
                 self.depth >= UNET_MIN_DEPTH,
                 "depth",
@@ -146,6 +176,12 @@ class GeneratorConfig:
         if self.noise_channels and self.arch == "mru":
             names.append("noise")
         return tuple(names)
+
+    @property
+    def output_resolution(self) -> int:
+        """Side of the full picture: the trunk's resolution, doubled by each high-resolution
+        level."""
+        return self.resolution * 2 ** len(self.highres_widths)
 
     def width(self, level: int) -> int:
         """MRU generator: channels at `level` (resolution / 2^level)."""

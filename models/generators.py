@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from models.attention import ConditionalSelfAttention
 from models.config import UNET_MIN_DEPTH, GeneratorConfig
+from models.highres import Between, HighResLevels
 from models.layers import norm_layer
 from models.mru import MaskedResidualUnit, UpMRU, sketch_like
 
@@ -35,12 +38,28 @@ def with_hints(sketch: torch.Tensor, hints: torch.Tensor | None, channels: int) 
     return torch.cat([sketch, hints.to(sketch.dtype)], dim=1)
 
 
+@dataclass
+class Trunk:
+    """What the trunk made: its picture, and what the high-resolution levels start from (its
+    finest features and its picture before the tanh), kept so that the full picture does not
+    recompute the trunk. `attention` maps a probed level to its weights."""
+
+    image: torch.Tensor  # (B, 3, R, R) in [-1, 1]
+    features: torch.Tensor  # (B, width(0), R, R)
+    logits: torch.Tensor  # (B, 3, R, R)
+    attention: dict[int, torch.Tensor]
+
+
 class MRUGenerator(nn.Module):
     """Encoder–decoder of MRUs. The sketch is fed in at every scale; U-Net skips join matching
     scales; CSAM blocks follow the decoder units at `config.attention_levels`; tanh RGB out.
 
     Level `level` works at resolution / 2^level with `config.width(level)` channels. Optional
     noise maps (`noise_channels`) enter at the bottleneck, for variations of one sketch.
+
+    With `config.highres_widths`, high-resolution levels (`models.highres`) paint the full
+    picture above the trunk: `forward` is the trunk's picture (what the trainer's losses and
+    the live preview use), `full` the picture at `config.output_resolution`.
     """
 
     def __init__(self, config: GeneratorConfig) -> None:
@@ -73,6 +92,11 @@ class MRUGenerator(nn.Module):
             }
         )
         self.head = nn.Conv2d(width(0) + sketch_channels, config.out_channels, 3, 1, 1)
+        self.highres: HighResLevels | None = None
+        if config.highres_widths:
+            self.highres = HighResLevels(
+                width(0), config.highres_widths, sketch_channels, config.out_channels
+            )
 
     def forward(
         self,
@@ -97,7 +121,21 @@ class MRUGenerator(nn.Module):
         weights[level] is (B, H_l, W_l): where the attention at that level looked when it made
         the feature at the probed position. Without a probe the dict is empty. `hints`
         (B, hint_channels, R, R) joins the sketch at every scale (None: no hint)."""
+        trunk = self.trunk(sketch, noise, probe, hints)
+        return trunk.image, trunk.attention
+
+    def trunk(
+        self,
+        sketch: torch.Tensor,
+        noise: torch.Tensor | None = None,
+        probe: tuple[float, float] | None = None,
+        hints: torch.Tensor | None = None,
+        between: Between = None,
+    ) -> Trunk:
+        """The trunk's picture at `config.resolution` and what the high-resolution levels
+        need. `between` is called after each unit (it may raise to stop stale work)."""
         depth = self.config.depth
+        step = between or (lambda: None)
         sketch = with_hints(sketch, hints, self.config.hint_channels)
         x = self.stem(sketch)
         # in x's layout once here: the pooled levels keep it, so no unit has to convert its own
@@ -106,6 +144,7 @@ class MRUGenerator(nn.Module):
         for level, unit in enumerate(self.encoder):
             x = unit(x, pyramid[level])
             skips.append(x)
+            step()
         if self.noise_merge is not None:
             if noise is None:
                 noise = torch.randn(self.noise_shape(x.shape[0]), device=x.device, dtype=x.dtype)
@@ -115,6 +154,7 @@ class MRUGenerator(nn.Module):
         for i, unit in enumerate(self.decoder):
             level = depth - 1 - i
             x = unit(x, skips[level], pyramid[level])
+            step()
             if str(level) not in self.attention:
                 continue
             attn = self.attention[str(level)]
@@ -127,8 +167,40 @@ class MRUGenerator(nn.Module):
                 index = torch.tensor([row * w + col], device=x.device)
                 x, wts = attn(x, pyramid[level], probe=index)
                 weights[level] = wts[:, 0]
-        out = torch.tanh(self.head(torch.cat([x, pyramid[0]], dim=1)))
-        return out, weights
+        logits = self.head(torch.cat([x, pyramid[0]], dim=1))
+        return Trunk(torch.tanh(logits), x, logits, weights)
+
+    def full(
+        self,
+        trunk: Trunk,
+        sketch: torch.Tensor,
+        hints: torch.Tensor | None = None,
+        between: Between = None,
+    ) -> torch.Tensor:
+        """The full picture (B, 3, R_out, R_out) from a trunk's output and the sketch (and
+        hints) at `config.output_resolution`, in [-1, 1] (not clamped while gradients are on:
+        the losses see the levels' own sums); the trunk's own picture for a generator without
+        high-resolution levels."""
+        if self.highres is None:
+            return trunk.image
+        condition = with_hints(sketch, hints, self.config.hint_channels)
+        out = self.highres(trunk.features, trunk.image, condition, between)
+        return out if torch.is_grad_enabled() else out.clamp(-1.0, 1.0)
+
+    def full_picture(
+        self,
+        sketch: torch.Tensor,
+        noise: torch.Tensor | None = None,
+        hints: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Trunk and levels in one call, from the sketch (and hints) at the output resolution:
+        the trunk sees them area-resized to its own."""
+        r = self.config.resolution
+        small = F.adaptive_avg_pool2d(sketch, (r, r)) if sketch.shape[-1] != r else sketch
+        small_hints = hints
+        if hints is not None and hints.shape[-1] != r:
+            small_hints = F.adaptive_avg_pool2d(hints, (r, r))
+        return self.full(self.trunk(small, noise, hints=small_hints), sketch, hints)
 
 
 class _UNetBlock(nn.Module):

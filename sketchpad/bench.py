@@ -9,7 +9,13 @@ training images/s, and (when asked) the end-to-end loop through the real GUI cod
 from __future__ import annotations
 
 import copy
+import os
+import platform
+import re
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +30,7 @@ from sketchpad.checkpoint import LoadedModel, load_model
 from sketchpad.devices import (
     app_threads,
     choose_precision,
+    cpu_has_bf16,
     describe_device,
     resolve_device,
     torch_threads,
@@ -64,6 +71,92 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, n: int = 2048) -> floa
     sync = torch.cuda.synchronize if device.type == "cuda" else None
     t = timed(lambda: a @ b, repeat=10, warmup=2, sync=sync)
     return 2 * n**3 / (t["median_ms"] / 1000) / 1e9
+
+
+def cpu_info() -> dict[str, Any]:
+    """The CPU in words: its model name, its widest vector ISA (amx, avx512, avx2 or other),
+    whether oneDNN runs bf16 natively on it, and PyTorch's own dispatch level."""
+    name, flags = platform.processor() or platform.machine(), set()
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        if m := re.search(r"^model name\s*:\s*(.+)$", text, re.M):
+            name = m.group(1).strip()
+        if m := re.search(r"^flags\s*:\s*(.+)$", text, re.M):
+            flags = set(m.group(1).split())
+    except OSError:
+        pass
+    if "amx_bf16" in flags or "amx_tile" in flags:
+        isa = "amx"
+    elif "avx512f" in flags:
+        isa = "avx512"
+    elif "avx2" in flags:
+        isa = "avx2"
+    else:
+        isa = platform.machine()
+    return {
+        "model": name,
+        "isa": isa,
+        "bf16": cpu_has_bf16(),
+        "avx512_bf16": "avx512_bf16" in flags,
+        "torch_capability": torch.backends.cpu.get_cpu_capability(),
+        "cores": os.cpu_count(),
+    }
+
+
+def full_picture_latency(model: LoadedModel, device: str, repeat: int) -> dict[str, Any]:
+    """The app's two steps through its engine: the trunk's preview, the full picture from a
+    sketch (trunk and levels), and the levels alone on the kept trunk."""
+    engine = Engine(model, device, "auto")
+    r, full = engine.resolution, engine.output_resolution
+    gen = torch.Generator().manual_seed(0)
+    big = (torch.rand(1, full, full, generator=gen) > 0.97).float()
+    small = torch.nn.functional.adaptive_avg_pool2d(big, (r, r))
+    sync = torch.cuda.synchronize if engine.device.type == "cuda" else None
+    ids = iter(range(1, 10**9))
+    preview = timed(lambda: engine.run(Request(next(ids), small)), repeat=repeat, sync=sync)
+    final = timed(
+        lambda: engine.run(Request(next(ids), small, full_sketch=big)), repeat=repeat, sync=sync
+    )
+    kept = Request(0, small, full_sketch=big)
+    engine.run(kept)
+    levels = timed(lambda: engine.run_full(kept), repeat=repeat, sync=sync)
+    return {
+        "resolution": r,
+        "output_resolution": full,
+        "precision": engine.precision.name,
+        "preview_ms": preview["median_ms"],
+        "final_picture_ms": final["median_ms"],
+        "levels_ms": levels["median_ms"],
+        "ratio_final_to_preview": final["median_ms"] / preview["median_ms"],
+    }
+
+
+def first_picture_seconds(model_path: Path, runs: int = 3) -> dict[str, Any]:
+    """Launch the app (offscreen, fresh user folders) `runs` times; the seconds from process
+    start to the first picture shown, median and each."""
+    times = []
+    with tempfile.TemporaryDirectory(prefix="sketchpad-first-") as tmp:
+        env = {
+            **os.environ,
+            "QT_QPA_PLATFORM": "offscreen",
+            "SKETCHPAD_DATA_DIR": str(Path(tmp) / "data"),
+            "SKETCHPAD_CONFIG_DIR": str(Path(tmp) / "config"),
+        }
+        command = [sys.executable, "-m", "sketchpad", "--model", str(model_path)]
+        for _ in range(runs):
+            out = subprocess.run(
+                [*command, "--quit-after-first-frame"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            m = re.search(r"first picture shown ([0-9.]+) s", out.stdout)
+            if m is None:
+                raise RuntimeError(f"the app showed no picture: {out.stderr.strip()[-300:]}")
+            times.append(float(m.group(1)))
+    return {"median_s": statistics.median(times), "runs_s": times}
 
 
 def _engine_for(generator: nn.Module, config: GeneratorConfig, device: str, precision: str):
@@ -158,6 +251,7 @@ def run_bench(
             "device": describe_device(dev, precision),
             "threads": torch.get_num_threads(),
             "model": f"{model.name} ({model_path.name})",
+            "cpu": cpu_info(),
         }
         g_cfg = model.generator_config
         latency: dict[str, Any] = {}
@@ -195,6 +289,10 @@ def run_bench(
         report["achieved_gflops"] = achieved
         report["fraction_of_peak"] = achieved / peaks.get(precision.name, peaks["fp32"])
 
+        full = full_picture_latency(model, device, repeat)
+        report["full_picture"] = full
+        report["final_picture_ms"] = full["final_picture_ms"]
+        report["ratio_final_to_preview"] = full["ratio_final_to_preview"]
         if model.discriminator is not None:
             report["discriminator"] = discriminator_cost(model, device, repeat)
         report["training_images_per_s"] = training_rate(model, train_steps, train_batch)
@@ -220,4 +318,7 @@ def add_live_loop(report: dict[str, Any], live: dict[str, Any]) -> None:
     report["live"] = live
     report["ratio_live_to_generator"] = (
         live["latency"]["median_ms"] / generator[fast_key]["median_ms"]
+    )
+    report["ratio_stroke_end_to_generator"] = (
+        live["stroke_end_latency"]["median_ms"] / generator[fast_key]["median_ms"]
     )

@@ -23,7 +23,7 @@ from types import ModuleType
 from sketchpad import __version__
 from sketchpad.errors import SketchpadError, UsageError, failure_message
 
-COMMANDS = ("inspect", "dataset", "train", "eval", "generate", "bench", "serve")
+COMMANDS = ("inspect", "dataset", "train", "train-highres", "eval", "generate", "bench", "serve")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_app_options(parser, title="app options (without a COMMAND)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        p = importlib.import_module(f"sketchpad.commands.{name}").register(sub)
+        p = importlib.import_module(f"sketchpad.commands.{name.replace('-', '_')}").register(sub)
         p.add_argument(
             "--debug",
             action="store_true",
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     module: ModuleType | None = None
     cleanup = args = None
     if command is not None:
-        module = importlib.import_module(f"sketchpad.commands.{command}")
+        module = importlib.import_module(f"sketchpad.commands.{command.replace('-', '_')}")
         early = getattr(module, "early", None)
         cleanup = early(argv) if early is not None else None
     try:

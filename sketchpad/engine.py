@@ -4,8 +4,14 @@ discriminator's verdicts and an attention probe) out.
 The engine keeps the loaded fp32 networks as masters and runs copies prepared for the chosen
 device: on a CPU with bf16 units the copies hold bfloat16 weights in channels_last layout and
 take bf16 input (faster than autocast, which re-casts the weights on every call); on CUDA they
-run in fp16/bf16; `precision="fp32"` runs plain float32 everywhere. It is not thread-safe: one
+run in fp16/bf16; `precision="fp32"` runs plain float32 everywhere. The generator copies
+have their BatchNorms folded into the convolutions before them. It is not thread-safe: one
 thread (the app's inference worker) owns it.
+
+A model with high-resolution levels paints in two steps: `run` gives the trunk's picture (the
+live preview) and keeps the trunk's features; `run_full` then paints the full picture on them
+without recomputing the trunk. A `between` callback, called between the generator's units,
+may raise `Stale` to abandon a request that a newer one replaced.
 """
 
 from __future__ import annotations
@@ -13,14 +19,14 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from models import receptive_fields
+from models import Trunk, fold_batchnorm, receptive_fields
 from sketchpad.checkpoint import LoadedModel
 from sketchpad.data.hints import fit_hints
 from sketchpad.devices import (
@@ -35,6 +41,13 @@ from sketchpad.sketch import tensor_to_rgb
 from sketchpad.verdicts import Branch
 
 Verdicts = list[tuple[str, np.ndarray]]
+Between = Callable[[], None] | None
+
+
+class Stale(Exception):  # noqa: N818 (it is a signal, not an error)
+    """Raised by a `between` callback: a newer request replaced this one, stop working on it."""
+
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -53,6 +66,9 @@ class Request:
     probe: tuple[float, float] | None = None
     seed: int | None = None
     hints: torch.Tensor | None = None
+    full_sketch: torch.Tensor | None = None
+    """The ink at the model's output resolution (1, R_out, R_out), for the full picture of a
+    model with high-resolution levels (None: the preview only)."""
 
 
 @dataclass
@@ -60,19 +76,25 @@ class Result:
     """What one request gave. `image` is uint8 (R, R, 3); `verdicts` pairs each discriminator
     branch's label with its (h, w) float32 map of probabilities that the patch looks real;
     `attention` maps a generator level to its (H_l, W_l) weights (they sum to 1); `timings`
-    holds milliseconds ("generator", "discriminator" when run, "total")."""
+    holds milliseconds ("generator", "discriminator" when run, "highres" for the levels of a
+    full picture, "total"). `full` says the image is the full picture (at the output
+    resolution); a preview is at the trunk's."""
 
     request_id: int
     image: np.ndarray
     verdicts: Verdicts | None = None
     attention: dict[int, np.ndarray] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    full: bool = False
 
 
-def _runtime_copy(module: nn.Module, precision: Precision) -> nn.Module:
+def _runtime_copy(module: nn.Module, precision: Precision, fold: bool = False) -> nn.Module:
     """A copy of `module` on the device, in the dtype and memory layout of `precision`, in eval
-    mode."""
-    out = copy.deepcopy(module).to(precision.device, precision.dtype)
+    mode (`fold`: its MRUs' BatchNorms folded into their convolutions)."""
+    out = copy.deepcopy(module).eval()
+    if fold:
+        fold_batchnorm(out)
+    out = out.to(precision.device, precision.dtype)
     if precision.channels_last:
         out = out.to(memory_format=torch.channels_last)
     return out.eval()
@@ -81,6 +103,9 @@ def _runtime_copy(module: nn.Module, precision: Precision) -> nn.Module:
 class Engine:
     """Runs requests on one loaded model. `device` is "auto", "cpu", "cuda" or "mps";
     `precision` is "auto" (the fast path where the device has one) or "fp32"."""
+
+    accepts_between = True
+    """`run` takes a `between` callback (the app's worker passes one to drop stale work)."""
 
     def __init__(self, model: LoadedModel, device: str = "auto", precision: str = "auto") -> None:
         flush_denormals()
@@ -91,6 +116,8 @@ class Engine:
         self.precision: Precision = choose_precision(torch.device("cpu"), precision)
         self._generator: nn.Module | None = None
         self._discriminator: nn.Module | None = None
+        self._trunk: tuple[int, Trunk] | None = None
+        """The last request's id (one id, one snapshot) and trunk output, for `run_full`."""
         self.set_device(device)
 
     # -- device ------------------------------------------------------------------------------
@@ -126,13 +153,14 @@ class Engine:
         old = self._generator
         self._generator = self._discriminator = None  # free device memory before copying
         try:
-            generator = _runtime_copy(self.model.generator, precision)
+            generator = _runtime_copy(self.model.generator, precision, fold=True)
             if device.type != "cpu":
                 self._warm_up(generator, precision)  # fail here, not in the first run()
         except BaseException:
             self._generator = old
             raise
         self.precision = precision
+        self._trunk = None
         self._generator = generator  # the discriminator copy is made on the first verdict request
         if device.type != "cuda" and torch.cuda.is_available():
             torch.cuda.empty_cache()
@@ -160,6 +188,16 @@ class Engine:
     @property
     def resolution(self) -> int:
         return self.model.resolution
+
+    @property
+    def output_resolution(self) -> int:
+        """Side of the full picture (the trunk's resolution for a model without
+        high-resolution levels)."""
+        return self.model.generator_config.output_resolution
+
+    @property
+    def has_highres(self) -> bool:
+        return self.output_resolution != self.resolution
 
     @property
     def takes_noise(self) -> bool:
@@ -190,10 +228,17 @@ class Engine:
         returns weights for each."""
         return tuple(sorted(self.model.generator_config.attention_levels))
 
-    def run(self, request: Request) -> Result:
-        """Generate for one request. A CUDA failure (out of memory) moves the engine to the CPU
-        (see `fallback_reason`) and runs the request there."""
-        return self._on_cpu_if_it_fails(self._run, request)
+    def run(self, request: Request, between: Between = None) -> Result:
+        """Generate for one request: the trunk's picture, or with `request.full_sketch` (and
+        high-resolution levels) the full picture. A CUDA failure (out of memory) moves the
+        engine to the CPU (see `fallback_reason`) and runs the request there."""
+        return self._on_cpu_if_it_fails(lambda r: self._run(r, between), request)
+
+    def run_full(self, request: Request, between: Between = None) -> Result:
+        """The full picture of `request` (its `full_sketch` at the output resolution), on the
+        trunk features kept by the last `run` when that was this request; otherwise the trunk
+        runs first. Verdicts and attention stay those of the preview."""
+        return self._on_cpu_if_it_fails(lambda r: self._run_full(r, between), request)
 
     def run_batch(self, requests: list[Request]) -> list[Result]:
         """Generate for several requests in one batch (the server's dynamic batching). Each
@@ -243,21 +288,18 @@ class Engine:
             for r, image, v in zip(requests, images, verdicts, strict=True)
         ]
 
-    def _run(self, request: Request) -> Result:
+    def _run(self, request: Request, between: Between = None) -> Result:
         precision = self.precision
         assert self._generator is not None
+        self._trunk = None
         start = time.perf_counter()
         timings: dict[str, float] = {}
         with torch.inference_mode():
             sketch = self._to_device(request.sketch[None], precision)  # (1, 1, R, R)
             noise = self._noise(1, request.seed, precision)
             hints = self._hints([request.hints], precision)
-            if request.probe is not None:
-                fake, weights = self._generator.forward_with_attention(
-                    sketch, noise, request.probe, hints=hints
-                )
-            else:
-                fake, weights = self._generator(sketch, noise, hints), {}
+            trunk = self._run_trunk(sketch, noise, request.probe, hints, between)
+            fake = trunk.image
             image = tensor_to_rgb(fake[0])  # waits for the device
             timings["generator"] = (time.perf_counter() - start) * 1000.0
             verdicts = None
@@ -269,10 +311,51 @@ class Engine:
             if request.probe is not None:
                 attention = {
                     level: w[0].float().cpu().numpy().astype(np.float32)
-                    for level, w in weights.items()
+                    for level, w in trunk.attention.items()
                 }
+            if self.has_highres:
+                self._trunk = (request.request_id, trunk)
         timings["total"] = (time.perf_counter() - start) * 1000.0
-        return Result(request.request_id, image, verdicts, attention, timings)
+        result = Result(request.request_id, image, verdicts, attention, timings)
+        if request.full_sketch is not None and self.has_highres:
+            full = self._run_full(request, between)
+            result.image, result.full = full.image, True
+            timings["highres"] = full.timings["highres"]
+            timings["total"] = (time.perf_counter() - start) * 1000.0
+        return result
+
+    def _run_trunk(self, sketch, noise, probe, hints, between: Between) -> Trunk:
+        g = self._generator
+        if hasattr(g, "trunk"):
+            return g.trunk(sketch, noise, probe, hints, between)
+        fake, weights = g.forward_with_attention(sketch, noise, probe, hints=hints)
+        return Trunk(fake, fake, fake, weights)  # the U-Net baseline: no levels above it
+
+    def _run_full(self, request: Request, between: Between = None) -> Result:
+        if request.full_sketch is None:
+            raise ValueError("a full picture needs the sketch at the output resolution")
+        kept = self._trunk
+        if kept is None or kept[0] != request.request_id:
+            preview = self._run(replace(request, full_sketch=None), between)
+            if not self.has_highres:
+                preview.full = True
+                return preview
+            kept = self._trunk
+        assert kept is not None and self._generator is not None
+        precision = self.precision
+        start = time.perf_counter()
+        r = self.output_resolution
+        if tuple(request.full_sketch.shape[-2:]) != (r, r):
+            raise ValueError(
+                f"the full sketch is {tuple(request.full_sketch.shape)}; the model paints {r} px"
+            )
+        with torch.inference_mode():
+            sketch = self._to_device(request.full_sketch[None], precision)  # (1, 1, R_out, R_out)
+            hints = self._hints([request.hints], precision, r)
+            fake = self._generator.full(kept[1], sketch, hints, between)
+            image = tensor_to_rgb(fake[0])
+        ms = (time.perf_counter() - start) * 1000.0
+        return Result(request.request_id, image, timings={"highres": ms, "total": ms}, full=True)
 
     def _verdicts(self, sketch: torch.Tensor, fake: torch.Tensor) -> list[Verdicts]:
         """The verdict maps of every picture in the batch."""
@@ -294,13 +377,13 @@ class Engine:
         return x
 
     def _hints(
-        self, snapshots: list[torch.Tensor | None], precision: Precision
+        self, snapshots: list[torch.Tensor | None], precision: Precision, side: int | None = None
     ) -> torch.Tensor | None:
-        """(B, 4, R, R) hint channels at the model's resolution (zeros for a request without
-        hints); None for a model without hint inputs."""
+        """(B, 4, S, S) hint channels at `side` (default: the model's resolution; zeros for a
+        request without hints); None for a model without hint inputs."""
         if not self.takes_hints:
             return None
-        r = self.model.resolution
+        r = side or self.model.resolution
         hints = torch.stack([fit_hints(h, r) for h in snapshots])
         return self._to_device(hints, precision)
 

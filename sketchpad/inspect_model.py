@@ -21,6 +21,7 @@ def describe_model(path: str | Path) -> dict[str, Any]:
         "path": str(path),
         "name": model.name,
         "resolution": res,
+        "output_resolution": g_cfg.output_resolution,
         "inputs": list(model.inputs),
         "step": model.metadata.get("step"),
         "description": model.metadata.get("description", ""),
@@ -37,6 +38,13 @@ def describe_model(path: str | Path) -> dict[str, Any]:
             ],
             "noise_channels": g_cfg.noise_channels,
             "hint_channels": g_cfg.hint_channels,
+            "highres": [
+                {"resolution": res * 2 ** (i + 1), "channels": w}
+                for i, w in enumerate(g_cfg.highres_widths)
+            ],
+            "highres_parameters": _count(model.generator.highres)
+            if getattr(model.generator, "highres", None) is not None
+            else 0,
         },
         "discriminator": None,
     }
@@ -86,6 +94,13 @@ def format_description(info: dict[str, Any]) -> str:
         lines.append(f"    conditional self-attention at {where}")
     else:
         lines.append("    no attention")
+    if g.get("highres"):
+        levels = ", ".join(f"{h['resolution']} px ({h['channels']} ch)" for h in g["highres"])
+        lines.append(
+            f"    high-resolution levels: {levels}, {g['highres_parameters']:,} parameters; "
+            f"the full picture is {info['output_resolution']} px, the live preview "
+            f"{info['resolution']} px"
+        )
     if g["hint_channels"]:
         lines.append(
             f"    colour-hint input: {g['hint_channels']} channels (colour + mask) at every scale"

@@ -107,7 +107,7 @@ def test_the_spec_bundles_every_subcommand_the_assets_and_drops_only_what_is_unu
     analysis = spec["a"]
     assert Path(analysis.args[0][0]) == ROOT / "packaging" / "entry.py"
     hidden = analysis.kwargs["hiddenimports"]
-    assert hidden == sorted(f"sketchpad.commands.{name}" for name in COMMANDS)
+    assert hidden == sorted(f"sketchpad.commands.{name.replace('-', '_')}" for name in COMMANDS)
     for module in hidden:
         importlib.import_module(module)
     sources = [Path(src) for src, _dest in analysis.kwargs["datas"][:1]]

@@ -16,7 +16,12 @@ from sketchpad.cli import main
 @pytest.fixture
 def tiny_assets(tmp_path, monkeypatch):
     g_cfg = GeneratorConfig(
-        resolution=64, base_width=4, max_width=8, depth=3, attention_levels=(1,)
+        resolution=64,
+        base_width=4,
+        max_width=8,
+        depth=3,
+        attention_levels=(1,),
+        highres_widths=(4,),
     )
     d_cfg = DiscriminatorConfig(ndf=4, branches=2, resolution=64)
     torch.manual_seed(0)
@@ -76,6 +81,15 @@ def test_bench_reports_every_measure(tiny_assets):
     assert report["discriminator"]["with_verdicts_ms"] > 0
     assert set(report["training_images_per_s"]) >= {"fp32"}
     assert "live" not in report
+    cpu = report["cpu"]
+    assert cpu["model"] and cpu["isa"]
+    assert isinstance(cpu["bf16"], bool)
+    full = report["full_picture"]
+    assert (full["resolution"], full["output_resolution"]) == (64, 128)
+    assert report["final_picture_ms"] == full["final_picture_ms"] > 0 and full["levels_ms"] > 0
+    assert report["ratio_final_to_preview"] == pytest.approx(
+        full["final_picture_ms"] / full["preview_ms"]
+    )
 
 
 def test_live_loop_measures_through_the_gui(tiny_assets, qapp):
@@ -83,4 +97,14 @@ def test_live_loop_measures_through_the_gui(tiny_assets, qapp):
 
     live = live_loop_latency(tiny_assets, strokes=2, frames=5)
     assert live["latency"]["median_ms"] > 0 and live["stroke_end_latency"]["p95_ms"] > 0
+    # the full picture comes after the preview of the final sketch
+    assert live["final_latency"]["median_ms"] >= live["stroke_end_latency"]["median_ms"]
     assert live["frame"]["frames"] == 5 and live["frame"]["max_ms"] >= live["frame"]["median_ms"]
+
+
+@pytest.mark.slow
+def test_first_picture_is_timed_by_launching_the_app(tiny_assets):
+    from sketchpad.bench import first_picture_seconds
+
+    first = first_picture_seconds(tiny_assets, runs=1)
+    assert len(first["runs_s"]) == 1 and 0 < first["median_s"] < 120

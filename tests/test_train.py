@@ -325,8 +325,9 @@ def test_two_processes_with_gloo_end_in_sync(tmp_path, data):
 
 @pytest.mark.slow
 def test_default_model_script_trains_all_stages_and_resumes(tmp_path):
-    """scripts/train_default.sh: the config's steps, the same run resumed to the total, then a
-    polish fine-tune from its model; run again, it trains nothing more (only evaluates)."""
+    """scripts/train_default.sh: the config's steps, the same run resumed to the total, a
+    polish fine-tune from its model, then high-resolution levels above it; run again, it
+    trains nothing more (only evaluates)."""
     config = tmp_path / "tiny.json"
     config.write_text(
         json.dumps(
@@ -356,6 +357,8 @@ def test_default_model_script_trains_all_stages_and_resumes(tmp_path):
         "FIRST_STEPS": "1",
         "TOTAL_STEPS": "2",
         "POLISH_CONFIG": str(tmp_path / "polish.json"),
+        "HIGHRES_STEPS": "2",
+        "HIGHRES_LIMIT": "4",
     }
     run = tmp_path / "run"
     script = ROOT / "scripts" / "train_default.sh"
@@ -380,3 +383,10 @@ def test_default_model_script_trains_all_stages_and_resumes(tmp_path):
     assert final.metadata["description"] == "tiny default"
     assert final.generator_config.base_width == 4  # the networks of stage 2, not polish.json's
     assert json.loads((run / "polish" / "config.json").read_text())["loss"]["l1_weight"] == 1000
+    levels = load_model(run / "highres" / "model.safetensors")  # the last stage: 128 px levels
+    assert levels.generator_config.highres_widths == (8, 4)
+    assert levels.generator_config.output_resolution == 128
+    assert (
+        levels.metadata["highres"]["steps"] == 2
+        and levels.metadata["description"] == "tiny default"
+    )

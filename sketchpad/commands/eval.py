@@ -60,6 +60,16 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=0,
         help="picks the hint dabs, the perturbations and the noise (same seed, same numbers)",
     )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="measure the full picture at the output resolution (a model with "
+        "high-resolution levels) against the target rendered there and against the trunk's "
+        "picture upscaled bicubically: PSNR, SSIM and edge sharpness",
+    )
+    p.add_argument(
+        "--baseline", help="with --full: also another model's picture upscaled bicubically"
+    )
     p.add_argument("--grid", help="also write a PNG of (sketch | output | target) rows")
     p.add_argument("--grid-count", type=int, default=8)
     p.add_argument("--json", action="store_true", help="print JSON (with per-item scores)")
@@ -117,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
             f"{args.model} takes no noise, so its pictures from {DIVERSITY_SEEDS} seeds are "
             "identical (diversity 0); --diversity measures a model trained with noise"
         )
+    if args.baseline and not args.full:
+        raise ConfigError("--baseline goes with --full")
+    if args.full:
+        return _run_full(args, model)
     device = resolve_device(args.device)
     precision = choose_precision(device, args.precision)
     generator = model.generator.to(device)
@@ -169,4 +183,36 @@ def run(args: argparse.Namespace) -> int:
             print(show(report[key]))
     if args.grid:
         print(f"grid: {args.grid}")
+    return 0
+
+
+def _run_full(args: argparse.Namespace, model) -> int:
+    """`--full`: the full picture at the output resolution (fp32, CPU, as the reference)."""
+    from sketchpad.checkpoint import load_model
+    from sketchpad.data import open_source
+    from sketchpad.evaluate_full import evaluate_full, format_full_report
+
+    config = model.generator_config
+    if config.output_resolution == config.resolution:
+        raise ConfigError(
+            f"{args.model} has no high-resolution levels, so its full picture is its "
+            f"{config.resolution} px one; train some with `sketchpad train-highres`"
+        )
+    baseline = None
+    if args.baseline:
+        baseline = load_model(args.baseline, with_discriminator=False).generator
+    dataset = open_source(
+        args.data, resolution=config.output_resolution, split=args.split, direction=args.direction
+    )
+    n = min(args.limit or len(dataset), len(dataset))
+    items = [dataset[i] for i in range(n)]
+    report = evaluate_full(model.generator, items, config.resolution, baseline=baseline)
+    report.update(
+        model=str(args.model), data=args.data, split=dataset.split, baseline_model=args.baseline
+    )
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"{args.model} on {args.data} ({dataset.split}, fp32)")
+        print(format_full_report(report))
     return 0

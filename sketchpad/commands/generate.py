@@ -146,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
     told = _tell_fallback(engine.fallback_reason, None)
     (out.parent if single_file else out).mkdir(parents=True, exist_ok=True)
     res = engine.resolution
+    full = int(getattr(engine, "output_resolution", res))  # the full picture's side
     failed: list[tuple[Path, str]] = []
     ignored_hints: list[Path] = []
     done = 0
@@ -161,17 +162,20 @@ def run(args: argparse.Namespace) -> int:
         hints = None
         if rgba is not None and engine.takes_hints:
             _check_framing(path, picture, rgba, args.hints)
-            hints = hints_from_rgba(rgba, res)  # (4, R, R)
+            hints = hints_from_rgba(rgba, full)  # (4, R_out, R_out): the engine resizes them
         elif rgba is not None:
             ignored_hints.append(path)
-        sketch = photo_to_sketch(picture, res) if args.photo else sketch_to_tensor(picture, res)
+        to_ink = photo_to_sketch if args.photo else sketch_to_tensor
+        sketch = to_ink(picture, res)
+        full_sketch = to_ink(picture, full) if full != res else None
         name = path.stem
         while name in used:  # two inputs with one stem: keep both
             name += "_"
         used.add(name)
         targets = _names(out, name, args.variations, single_file)
         for k, target in enumerate(targets):
-            result = engine.run(Request(i, sketch, seed=args.seed + k, hints=hints))
+            request = Request(i, sketch, seed=args.seed + k, hints=hints, full_sketch=full_sketch)
+            result = engine.run(request)
             told = _tell_fallback(engine.fallback_reason, told)
             Image.fromarray(result.image).save(target)
         done += 1
@@ -194,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     if args.variations > 1:
         last = args.seed + args.variations - 1
         each = f" ({args.variations} variations each, seeds {args.seed}-{last})"
-    print(f"generated {done} of {len(files)}{each} into {out} ({engine.describe()})")
+    print(f"generated {done} of {len(files)}{each} at {full} px into {out} ({engine.describe()})")
     return 0 if done else 1
 
 

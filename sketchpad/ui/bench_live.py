@@ -1,8 +1,10 @@
 """The live loop measured through the real GUI code (offscreen): synthetic mouse events go
 into the canvas, and the clock stops when the result view has painted the picture for the
 final sketch. `latency`: one event on an idle app (press → picture shown). `stroke_end_latency`:
-the release at the end of a quick stroke, which may wait for a generation already in flight
-(newest wins). Also the canvas' frame time (event handled + canvas repainted) while the model
+the release at the end of a quick stroke → the picture of the final sketch shown (a generation
+in flight for a stale sketch is cut short for it). `final_latency`: the same release → the
+full picture shown (for a model with high-resolution levels, after the preview; otherwise the
+same picture). Also the canvas' frame time (event handled + canvas repainted) while the model
 runs in the worker."""
 
 from __future__ import annotations
@@ -41,11 +43,12 @@ def live_loop_latency(model_path: Path, strokes: int = 20, frames: int = 120) ->
         window.start(str(model_path))
         view, canvas, service = window.result_view, window.canvas, window.service
 
-        def settled() -> bool:
+        def shown_latest() -> bool:
             frame = window.last_frame
-            return (
-                frame is not None and frame.job.job_id == service.last_job_id and not service.busy
-            )
+            return frame is not None and frame.job.job_id == service.last_job_id
+
+        def settled() -> bool:
+            return shown_latest() and not service.busy
 
         _wait(app, settled)
         rect = canvas.target_rect()
@@ -57,7 +60,7 @@ def live_loop_latency(model_path: Path, strokes: int = 20, frames: int = 120) ->
         left = Qt.MouseButton.LeftButton
         none = Qt.KeyboardModifier.NoModifier
         side = canvas.side
-        single, stroke_end = [], []
+        single, stroke_end, final = [], [], []
         for i in range(strokes):
             y = side * (0.15 + 0.7 * i / max(1, strokes - 1))
             # one event on an idle app: a dot (mouse press) → its picture on screen
@@ -71,9 +74,12 @@ def live_loop_latency(model_path: Path, strokes: int = 20, frames: int = 120) ->
                 QTest.mouseMove(canvas, at(side * (0.1 + 0.12 * k), y + 8 * (k % 2)))
             start = time.perf_counter()
             QTest.mouseRelease(canvas, left, none, at(side * 0.7, y))
-            _wait(app, settled)
+            _wait(app, shown_latest)
             view.repaint()
             stroke_end.append((time.perf_counter() - start) * 1000.0)
+            _wait(app, settled)
+            view.repaint()
+            final.append((time.perf_counter() - start) * 1000.0)
 
         # canvas frame time while the worker generates: one stroke event + repaint per frame
         frame_times, busy_frames = [], 0
@@ -96,6 +102,7 @@ def live_loop_latency(model_path: Path, strokes: int = 20, frames: int = 120) ->
     return {
         "latency": _stats(single),
         "stroke_end_latency": _stats(stroke_end),
+        "final_latency": _stats(final),
         "frame": {
             **_stats(frame_times),
             "max_ms": frame_times[-1],

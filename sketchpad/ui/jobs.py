@@ -60,6 +60,9 @@ class Job:
     hints: QImage | None = None
     variation: int | None = None
     """The thumbnail of the variations strip this job is for (None: the main picture)."""
+    final: bool = False
+    """The sketch at rest or at a stroke's end: stale work in flight is cut short for it, and
+    a model with high-resolution levels paints the full picture too (after the preview)."""
 
 
 @dataclass(frozen=True)
@@ -92,15 +95,31 @@ class ModelInfo:
     """The server's URL when a remote generator runs the model ("" when it runs here)."""
     takes_hints: bool = False
     """The model has colour-hint inputs (the Colour tool is offered)."""
+    output_resolution: int = 0
+    """Side of the full picture (0: the trunk's `resolution`, no high-resolution levels)."""
+
+    @property
+    def picture_side(self) -> int:
+        """Side of the picture it paints at rest (what Export writes)."""
+        return self.output_resolution or self.resolution
 
 
-def job_request(job: Job, engine: EngineLike) -> Request:
+def full_side(engine: EngineLike) -> int:
+    """The engine's full-picture side; its resolution when it has no high-resolution levels
+    (or is a remote or fake engine that does not say)."""
+    return int(getattr(engine, "output_resolution", engine.resolution))
+
+
+def job_request(job: Job, engine: EngineLike, full: bool = False) -> Request:
     """The engine's request for a job: the ink at the engine's resolution, and the hints
-    (`sketchpad.data.hints.hints_from_rgba`) when the engine takes them."""
+    (`sketchpad.data.hints.hints_from_rgba`) when the engine takes them; `full`: also the ink
+    (and hints at) the output resolution, for the full picture of a final job."""
     sketch = qimage_to_tensor(job.sketch, engine.resolution)
+    side = full_side(engine)
+    full = full and side != engine.resolution
     hints = None
     if job.hints is not None and getattr(engine, "takes_hints", False):
-        hints = hints_from_rgba(qimage_to_array(job.hints), engine.resolution)
+        hints = hints_from_rgba(qimage_to_array(job.hints), side if full else engine.resolution)
     return Request(
         job.job_id,
         sketch,
@@ -108,6 +127,7 @@ def job_request(job: Job, engine: EngineLike) -> Request:
         probe=job.probe,
         seed=job.seed,
         hints=hints,
+        full_sketch=qimage_to_tensor(job.sketch, side) if full else None,
     )
 
 

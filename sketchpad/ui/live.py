@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from sketchpad.ui.worker import InferenceService
 
 
+REST_MS = 250
+"""The pen held still this long mid-stroke makes the sketch final (its full picture is made)."""
+
 IGNORED_HINTS_NOTE = (
     "This model has no colour-hint inputs: the hints are kept on their layer but not used"
 )
@@ -52,6 +55,8 @@ class LiveGeneration:
     """(y, x) image fractions where the attention is probed with every picture, or None."""
     _hints_noted: bool
     """The status bar said that this model ignores the sketch's hints (once per model)."""
+    _rest_timer: QTimer
+    """Single-shot, `REST_MS`: a preview mid-stroke starts it; `_on_pen_rested` on timeout."""
 
     if TYPE_CHECKING:  # the window's own
         frameShown: SignalInstance
@@ -62,17 +67,30 @@ class LiveGeneration:
 
     # -- generation --------------------------------------------------------------------------
 
-    def generate(self) -> int | None:
-        """Ask for a picture of the current sketch (whatever the Live switch says)."""
+    def generate(self, final: bool | None = None) -> int | None:
+        """Ask for a picture of the current sketch (whatever the Live switch says). It is
+        final (cuts stale work short; the full picture follows the preview) unless a stroke
+        is being drawn; the pen resting mid-stroke makes it final too."""
         if self.model is None:
             return None
+        if final is None:
+            final = not self.canvas.is_drawing
+        if final:
+            self._rest_timer.stop()
+        else:
+            self._rest_timer.start()
         return self.service.submit(
             self.canvas.image(),
             want_verdicts=self.want_verdicts,
             probe=self.probe,
             seed=self._seed,
             hints=self.hints_to_send(),
+            final=final,
         )
+
+    def _on_pen_rested(self) -> None:
+        if self.canvas.is_drawing and self.draw_tab.live:
+            self.generate(final=True)
 
     def hints_to_send(self) -> QImage | None:
         """The hint layer for the model, or None: a model without hint inputs, hints hidden

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QUndoStack
 from PySide6.QtWidgets import QDialog, QMainWindow, QMenu, QTabWidget, QWidget
 
@@ -22,7 +22,7 @@ from sketchpad.ui.document import EXPORT_SIDE, SketchDocument
 from sketchpad.ui.draw_tab import DrawTab
 from sketchpad.ui.help import FIRST_RUN_TIP, AboutDialog, ShortcutsDialog, about_html
 from sketchpad.ui.jobs import EngineFactory, Frame, ModelInfo, default_engine_factory
-from sketchpad.ui.live import LiveGeneration
+from sketchpad.ui.live import REST_MS, LiveGeneration
 from sketchpad.ui.menus import build_menu_bar, window_menus
 from sketchpad.ui.remote_dialog import RemoteControls
 from sketchpad.ui.remote_link import RemoteFactory, default_remote_factory
@@ -124,6 +124,11 @@ class MainWindow(LiveGeneration, QMainWindow):
         self.probe: tuple[float, float] | None = None
         """(y, x) image fractions where the attention is probed with every picture, or None."""
         self._hints_noted = False
+        self._rest_timer = QTimer(self)
+        """Fires when the pen has rested a moment mid-stroke: the sketch is then final."""
+        self._rest_timer.setSingleShot(True)
+        self._rest_timer.setInterval(REST_MS)
+        self._rest_timer.timeout.connect(self._on_pen_rested)
 
         self.status = StatusBar()
         self.setStatusBar(self.status)
@@ -347,7 +352,7 @@ class MainWindow(LiveGeneration, QMainWindow):
         return self.document.export_result(self.last_frame)
 
     def export_side_by_side(self) -> bool:
-        resolution = self.model.resolution if self.model else None
+        resolution = self.model.picture_side if self.model else None
         return self.document.export_side_by_side(self.last_frame, resolution)
 
     def offer_restore(self) -> bool:

@@ -96,7 +96,9 @@ class StatusBar(QStatusBar):
             self.message_label.set_full_text(text)
 
     def show_model(self, info: ModelInfo) -> None:
-        self.model_label.setText(f"{info.name} ({info.resolution} px)")
+        side = info.picture_side
+        size = f"{info.resolution} px" if side == info.resolution else f"{side} px"
+        self.model_label.setText(f"{info.name} ({size})")
         self.model_label.setToolTip(info.path)
         self.show_device(info.device_text, info.fallback_reason or "")
 

@@ -7,6 +7,12 @@ in flight; while it runs, each new sketch replaces the one waiting (older ones a
 never queued); when the job ends, the waiting sketch runs next. So the final sketch always
 gets its result and the GUI thread never runs the model.
 
+A final sketch (the pen at rest, a stroke's end) cuts short the stale picture in flight: the
+worker checks between the generator's units whether a final sketch newer than its job
+waits, and drops its job if so. For a model with high-resolution levels, a final sketch's
+job shows the preview first, then paints the full picture on the trunk's kept features; any
+newer sketch drops that second step.
+
 Variation thumbnails are a second, lower lane: they run one job at a time, only while no
 picture of the sketch waits, and a new sketch drops those not started; so they never hold
 the live picture back by more than one thumbnail.
@@ -16,11 +22,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
+from sketchpad.engine import Request, Result, Stale
 from sketchpad.errors import ConnectionLost
 from sketchpad.ui.jobs import (
     EngineFactory,
@@ -30,17 +38,29 @@ from sketchpad.ui.jobs import (
     ModelInfo,
     default_engine_factory,
     failure_text,
+    full_side,
     job_request,
 )
 from sketchpad.ui.pictures import rgb_to_qimage
 from sketchpad.ui.remote_link import RemoteFactory, RemoteLink, close_engine, default_remote_factory
 
 
+class Newest:
+    """The newest job ids the GUI thread has asked for, read by the worker between the
+    generator's units (plain ints: one writer, one reader)."""
+
+    def __init__(self) -> None:
+        self.picture = 0  # the newest picture of the sketch (thumbnails aside)
+        self.final = 0  # the newest final sketch
+
+
 class InferenceWorker(QObject):
     """Runs in the inference thread; talk to it only through queued signals."""
 
-    frameReady = Signal(object)  # Frame
+    frameReady = Signal(object)  # Frame: the job is done
+    previewReady = Signal(object)  # Frame: a final job's preview, its full picture to come
     jobFailed = Signal(int, str)  # job id, message
+    jobDropped = Signal(int)  # job id: a newer sketch made it stale
     modelLoaded = Signal(object)  # ModelInfo
     modelFailed = Signal(str, str)  # path, message
     deviceChanged = Signal(str, str)  # device in words, fallback reason ("" when none)
@@ -64,6 +84,7 @@ class InferenceWorker(QObject):
         self._local: tuple[EngineLike, str] | None = None  # kept while a remote one runs
         self._link = RemoteLink(remote_factory, self)
         self._link.back.connect(self.remoteBack)
+        self.newest = Newest()
 
     @Slot(object)
     def run_job(self, job: Job) -> None:
@@ -76,19 +97,64 @@ class InferenceWorker(QObject):
         start = time.perf_counter()
         try:
             try:
-                result = engine.run(job_request(job, engine))
+                request = job_request(job, engine)
+                result = self._run(engine, request, self._stale_if_final_waits(job))
             except ConnectionLost as exc:
                 engine = self._fall_back(str(exc))
                 if engine is None:
                     raise
-                result = engine.run(job_request(job, engine))
-            image = rgb_to_qimage(result.image)
-            ms = (time.perf_counter() - start) * 1000.0
-            frame = Frame(job, result, image, ms, engine.describe(), engine.fallback_reason)
+                request = job_request(job, engine)
+                result = self._run(engine, request, None)
+            frame = self._frame(job, result, start, engine)
+            if job.final and full_side(engine) != engine.resolution and not result.full:
+                self.previewReady.emit(frame)
+                start = time.perf_counter()
+                request = job_request(job, engine, full=True)
+                full = engine.run_full(request, self._stale_if_newer(job))
+                timings = {**result.timings, "highres": full.timings["highres"]}
+                result = replace(result, image=full.image, full=True, timings=timings)
+                frame = self._frame(job, result, start, engine)
+        except Stale:
+            self.jobDropped.emit(job.job_id)
+            return
         except Exception as exc:  # any failure is reported; the thread lives on
             self.jobFailed.emit(job.job_id, f"generation failed: {failure_text(exc)}")
             return
         self.frameReady.emit(frame)
+
+    @staticmethod
+    def _run(engine: EngineLike, request: Request, between) -> Result:
+        if getattr(engine, "accepts_between", False):
+            return engine.run(request, between)  # type: ignore[call-arg]
+        return engine.run(request)
+
+    @staticmethod
+    def _frame(job: Job, result: Result, start: float, engine: EngineLike) -> Frame:
+        image = rgb_to_qimage(result.image)
+        ms = (time.perf_counter() - start) * 1000.0
+        return Frame(job, result, image, ms, engine.describe(), engine.fallback_reason)
+
+    def _stale_if_final_waits(self, job: Job):
+        """While a picture is made: stop if a newer final sketch waits (thumbnails run on)."""
+        if job.variation is not None:
+            return None
+        newest = self.newest
+
+        def check() -> None:
+            if newest.final > job.job_id:
+                raise Stale()
+
+        return check
+
+    def _stale_if_newer(self, job: Job):
+        """While the full picture is painted: stop if any newer sketch waits."""
+        newest = self.newest
+
+        def check() -> None:
+            if newest.picture > job.job_id:
+                raise Stale()
+
+        return check
 
     @Slot(str)
     def load_model(self, path: str) -> None:
@@ -182,6 +248,7 @@ class InferenceWorker(QObject):
             tuple(e.attention_levels),
             remote,
             bool(getattr(e, "takes_hints", False)),
+            full_side(e),
         )
 
 
@@ -223,7 +290,9 @@ class InferenceService(QObject):
         self._loadModel.connect(self._worker.load_model)
         self._setDevice.connect(self._worker.set_device)
         self._worker.frameReady.connect(self._on_frame)
+        self._worker.previewReady.connect(self.frameReady)
         self._worker.jobFailed.connect(self._on_failed)
+        self._worker.jobDropped.connect(self._on_dropped)
         self._worker.modelLoaded.connect(self._on_model)
         self._worker.modelFailed.connect(self.modelFailed)
         self._worker.deviceChanged.connect(self.deviceChanged)
@@ -251,12 +320,17 @@ class InferenceService(QObject):
         probe: tuple[float, float] | None = None,
         seed: int | None = None,
         hints: QImage | None = None,
+        final: bool = False,
     ) -> int:
         """Ask for a picture of `sketch` and `hints` (snapshots). It replaces any sketch still
-        waiting."""
+        waiting. `final`: the sketch at rest or at a stroke's end (see the module's docstring)."""
         self._next_id += 1
         self._last_id = self._next_id
-        self._pending = Job(self._next_id, sketch, want_verdicts, probe, seed, hints)
+        newest = self._worker.newest
+        newest.picture = self._next_id
+        if final:
+            newest.final = self._next_id
+        self._pending = Job(self._next_id, sketch, want_verdicts, probe, seed, hints, final=final)
         self._dispatch()
         return self._next_id
 
@@ -337,6 +411,10 @@ class InferenceService(QObject):
             self.variationFailed.emit(job.variation, message)
         else:
             self.jobFailed.emit(job_id, message)
+        self._dispatch()
+
+    def _on_dropped(self, _job_id: int) -> None:
+        self._in_flight = None
         self._dispatch()
 
     def _on_model(self, info: ModelInfo) -> None:
