@@ -24,20 +24,8 @@ highres_steps=${HIGHRES_STEPS:-5000}
 highres_limit=${HIGHRES_LIMIT:-0}  # at most this many training pictures for the levels (0: all)
 sketchpad=${SKETCHPAD:-sketchpad}
 
-done_to() {  # the step RUN's exported model was saved at (0 when there is none yet)
-  python3 - "$1/progress.jsonl" <<'PY'
-import json, sys
-step = 0
-try:
-    for line in open(sys.argv[1], encoding="utf-8"):
-        event = json.loads(line)
-        if event.get("event") == "done" and not event.get("stopped"):
-            step = max(step, int(event["step"]))
-except FileNotFoundError:
-    pass
-print(step)
-PY
-}
+# shellcheck source=run_progress.sh
+source scripts/run_progress.sh  # done_to RUN
 
 mkdir -p "$out"
 if [ ! -f "$out/config.json" ]; then
@@ -59,8 +47,8 @@ elif [ "$(done_to "$polish")" -eq 0 ]; then
   "$sketchpad" train --out "$polish" --resume --progress jsonl >> "$polish/progress.jsonl"
 fi
 "$sketchpad" eval --model "$polish/model.safetensors" --split test
-if grep -q '"arch": *"unet"' "$config"; then
-  exit 0  # the U-Net baseline has no high-resolution levels
+if grep -q '"arch": *"unet"' "$config" || [ "$highres_steps" -eq 0 ]; then
+  exit 0  # the U-Net baseline has no high-resolution levels (and HIGHRES_STEPS=0 asks for none)
 fi
 highres=$out/highres
 resume=()

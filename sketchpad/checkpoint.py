@@ -375,3 +375,15 @@ def load_model(path: str | Path, *, with_discriminator: bool = True) -> LoadedMo
     if discriminator is not None:
         discriminator.eval()
     return LoadedModel(generator, g_config, discriminator, d_config, meta, path)
+
+
+def stored_dtype(path: str | Path) -> torch.dtype | None:
+    """float16 when a model file stores its tensors in fp16 (as the default model does), so
+    that a tool writing it again keeps that; None (fp32) otherwise."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        keys = list(f.keys())  # noqa: SIM118 (a safetensors file, not a dict)
+        if keys and f.get_slice(keys[0]).get_dtype() == "F16":
+            return torch.float16
+    return None

@@ -23,7 +23,17 @@ from types import ModuleType
 from sketchpad import __version__
 from sketchpad.errors import SketchpadError, UsageError, failure_message
 
-COMMANDS = ("inspect", "dataset", "train", "train-highres", "eval", "generate", "bench", "serve")
+COMMANDS = (
+    "inspect",
+    "dataset",
+    "train",
+    "train-highres",
+    "recalibrate",
+    "eval",
+    "generate",
+    "bench",
+    "serve",
+)
 
 
 class _Parser(argparse.ArgumentParser):

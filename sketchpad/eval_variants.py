@@ -40,6 +40,7 @@ def hint_row(count: int, report: dict[str, Any]) -> dict[str, Any]:
         "metrics": report["metrics"],
         "identity": report["identity"],
         "gain": gains(report),
+        "colour": report["colour"],
     }
 
 
@@ -105,7 +106,10 @@ def _number(value: float | None, width: int = 10) -> str:
 
 def format_hint_rows(rows: list[dict[str, Any]]) -> str:
     """One row per hint count: the medians and the PSNR gain over the identity baseline."""
-    lines = [f"{'hints':>8}{'PSNR dB':>10}{'SSIM':>10}{'L1':>10}{'PSNR gain':>12}   (medians)"]
+    lines = [
+        f"{'hints':>8}{'PSNR dB':>10}{'SSIM':>10}{'L1':>10}{'PSNR gain':>12}{'colour':>9}"
+        "   (medians; colour: main colour within ΔE 20)"
+    ]
     for row in rows:
         m = row["metrics"]
         label = "none" if row["count"] == 0 else str(row["count"])
@@ -113,6 +117,7 @@ def format_hint_rows(rows: list[dict[str, Any]]) -> str:
             f"{label:>8}"
             + "".join(_number(m[key]["median"]) for key, _ in LABELS)
             + _number(gains(row)["psnr"], 12)
+            + f"{row['colour']['share']:>9.0%}"
         )
     return "\n".join(lines)
 

@@ -82,6 +82,10 @@ def _scores(pred01: torch.Tensor, target01: torch.Tensor) -> dict[str, list[floa
     }
 
 
+def _delta_e(pred01: torch.Tensor, target01: torch.Tensor) -> list[float | None]:
+    return [metrics.main_colour_delta_e(p, t) for p, t in zip(pred01, target01, strict=True)]
+
+
 def evaluate(
     generator: nn.Module,
     dataset: Sequence[dict[str, Any]],
@@ -93,13 +97,15 @@ def evaluate(
     perturb: bool = False,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """{"count", "metrics": {l1, psnr, ssim: {mean, median}}, "identity": {...}, "per_item"}.
-    `hints` dabs per item and `perturb`: see `prepare_item`."""
+    """{"count", "metrics": {l1, psnr, ssim: {mean, median}}, "identity": {...}, "colour":
+    {share, count, median_delta_e} (`metrics.colour_fidelity`), "per_item"}. `hints` dabs per
+    item and `perturb`: see `prepare_item`."""
     was_training = generator.training
     generator.eval()
     n = len(dataset) if limit is None else min(limit, len(dataset))
     model_scores: dict[str, list[float]] = {"l1": [], "psnr": [], "ssim": []}
     ident_scores: dict[str, list[float]] = {"l1": [], "psnr": [], "ssim": []}
+    delta_e: list[float | None] = []
     names: list[str] = []
     for start in range(0, n, batch):
         items = [dataset[i] for i in range(start, min(n, start + batch))]
@@ -113,6 +119,7 @@ def evaluate(
         out = metrics.to_unit(generate_batch(generator, sketch, precision, hints=hint_batch))
         for key, vals in _scores(out, target).items():
             model_scores[key].extend(vals)
+        delta_e.extend(_delta_e(out, target))
         for key, vals in _scores(identity_images(sketch), target).items():
             ident_scores[key].extend(vals)
         names.extend(str(it.get("name", "")) for it in items)
@@ -121,8 +128,9 @@ def evaluate(
         "count": n,
         "metrics": {k: metrics.summarize(v) for k, v in model_scores.items()},
         "identity": {k: metrics.summarize(v) for k, v in ident_scores.items()},
+        "colour": metrics.colour_fidelity(delta_e),
         "per_item": [
-            {"name": name, **{k: model_scores[k][i] for k in model_scores}}
+            {"name": name, **{k: model_scores[k][i] for k in model_scores}, "delta_e": delta_e[i]}
             for i, name in enumerate(names)
         ],
     }
@@ -160,4 +168,16 @@ def format_report(report: dict[str, Any]) -> str:
     for key, label in (("psnr", "PSNR dB"), ("ssim", "SSIM"), ("l1", "L1")):
         m, i = report["metrics"][key], report["identity"][key]
         lines.append(f"{label:10}{m['median']:10.4f}{m['mean']:10.4f}   {i['median']:10.4f}")
+    if "colour" in report:
+        lines.append(format_colour(report["colour"]))
     return "\n".join(lines)
+
+
+def format_colour(colour: dict[str, Any]) -> str:
+    """One line: the share of pictures whose main colour is within ΔE 20 of the target's."""
+    if not colour["count"]:
+        return "main colour: no target in the split has one"
+    return (
+        f"main colour within ΔE {metrics.COLOUR_DELTA_E:g} of the target's: "
+        f"{colour['share']:.0%} of {colour['count']} (median ΔE {colour['median_delta_e']:.1f})"
+    )

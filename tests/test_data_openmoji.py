@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from sketchpad.data import OPENMOJI_CREDIT, open_source
+from sketchpad.data import open_source
 from sketchpad.data import openmoji as om
+from sketchpad.data.openmoji import OPENMOJI_CREDIT
 
 FEW = ["1F600", "1F34E", "2764", "1F697", "1F431", "1F44B"]
 

@@ -390,3 +390,63 @@ def test_default_model_script_trains_all_stages_and_resumes(tmp_path):
         levels.metadata["highres"]["steps"] == 2
         and levels.metadata["description"] == "tiny default"
     )
+
+
+@pytest.mark.slow
+def test_edition2_script_grows_hints_polishes_adds_levels_and_resumes(tmp_path):
+    """scripts/train_edition2.sh on a first-edition model: the hinted fine-tune (hint inputs
+    and noise grown), the polish with hints, its BatchNorm recalibrated, the high-resolution
+    levels, the evaluations; run again, it trains nothing more."""
+    wrapper = tmp_path / "sketchpad"
+    wrapper.write_text(f'#!/bin/sh\nexec "{PYTHON}" -m sketchpad "$@"\n')
+    wrapper.chmod(0o755)
+    env = {**cli_env(tmp_path), "SKETCHPAD": str(wrapper), "HIGHRES_STEPS": "2"}
+    env["HIGHRES_LIMIT"] = "4"
+    first = tmp_path / "first"
+    proc = subprocess.run(
+        [str(wrapper), "train", "--data", "openmoji", "--resolution", "32", "--steps", "1"]
+        + ["--batch", "2", "--out", str(first), "--progress", "none", "--g-base-width", "4"]
+        + ["--g-max-width", "8", "--g-depth", "3", "--d-ndf", "4", "--d-branches", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    stages = {}
+    for name in ("hinted", "polish"):
+        stage = json.loads((ROOT / "assets" / "default" / "edition2" / f"{name}.json").read_text())
+        stage.update(steps=1, batch=2, sample_every=1, eval_every=1, eval_limit=2)
+        stages[name] = stage
+        (tmp_path / f"{name}.json").write_text(json.dumps(stage))
+    env.update(
+        START=str(first / "model.safetensors"),
+        HINTED_CONFIG=str(tmp_path / "hinted.json"),
+        POLISH_CONFIG=str(tmp_path / "polish.json"),
+    )
+    run = tmp_path / "run"
+
+    def dones(folder: Path) -> list[int]:
+        lines = (folder / "progress.jsonl").read_text().splitlines()
+        return [e["step"] for e in map(json.loads, lines) if e["event"] == "done"]
+
+    for _ in range(2):
+        proc = subprocess.run(
+            [str(ROOT / "scripts" / "train_edition2.sh"), str(run)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "main colour within ΔE 20" in proc.stdout and "perturbed / clean" in proc.stdout
+        assert dones(run / "hinted") == [1] and dones(run / "polish") == [1]
+    hinted = load_model(run / "polish" / "model.safetensors")
+    assert hinted.takes_hints and hinted.takes_noise
+    assert hinted.metadata["description"] == stages["hinted"]["description"]
+    polish = json.loads((run / "polish" / "config.json").read_text())
+    assert polish["loss"] == {**polish["loss"], **stages["polish"]["loss"]}
+    final = load_model(run / "highres" / "model.safetensors")
+    assert final.takes_hints and final.generator_config.highres_widths == (8, 4)
+    assert final.metadata["recalibrated"]["batches"] == 100  # the levels sit on that trunk
+    assert (run / "eval.txt").read_text() and "sharpness" in (run / "eval_full.txt").read_text()

@@ -4,14 +4,14 @@
     dataset = open_source("openmoji", resolution=128, split="train", augment=AugmentConfig())
 
 Sources (`--data SPEC`): see `sketchpad.data.sources`. Splits: see `sketchpad.data.splits`.
-Nothing here imports Qt until OpenMoji drawings are rendered.
+Nothing here imports Qt until OpenMoji drawings are rendered, nor the OpenMoji package until
+its drawings are opened (`sketchpad.data.openmoji`).
 """
 
 from sketchpad.data.augment import AugmentConfig, augment_pair, pair_generator
 from sketchpad.data.base import KINDS, DataWarning, PairItem, PairSource
 from sketchpad.data.dataset import PairDataset
 from sketchpad.data.lines import LineParams, extract_lines
-from sketchpad.data.openmoji import OPENMOJI_CREDIT
 from sketchpad.data.preview import make_contact_sheet
 from sketchpad.data.sources import DataSpec, detect_kind, open_source, parse_spec
 from sketchpad.data.splits import SPLIT_CHOICES, SPLIT_PERCENT, SPLITS, split_of
@@ -19,7 +19,6 @@ from sketchpad.errors import DataError
 
 __all__ = [
     "KINDS",
-    "OPENMOJI_CREDIT",
     "SPLITS",
     "SPLIT_CHOICES",
     "SPLIT_PERCENT",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-KINDS = ("openmoji", "aligned", "paired", "photos")
+KINDS = ("openmoji", "aligned", "paired", "photos", "pack")
 
 
 class DataWarning(UserWarning):

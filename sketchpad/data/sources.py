@@ -4,11 +4,16 @@ openmoji          the built-in OpenMoji set (CC BY-SA 4.0)
 aligned:PATH      pix2pix aligned pictures (A | B side by side); A is the sketch (AtoB)
 paired:PATH       PATH/sketches/ and PATH/images/ with matching file stems
 photos:PATH       a folder of photos (recursive); line drawings are extracted (XDoG)
-PATH              one of the three above, detected from the folder's contents
+pack:FILE         pairs rendered into one file by `sketchpad dataset --pack` (sketchpad.data.pack)
+PATH              one of aligned, paired or photos, detected from the folder's contents
+
+OpenMoji (and its package) is imported only when it is opened, so a pack trains on a machine
+without it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,11 +29,12 @@ from sketchpad.data.folders import (
 )
 from sketchpad.data.hints import HintConfig
 from sketchpad.data.lines import LineParams
-from sketchpad.data.openmoji import OpenMojiSource, ProgressFn
+from sketchpad.data.pack import PackSource
 from sketchpad.data.splits import SPLIT_CHOICES
 from sketchpad.errors import ConfigError, DataError
 from sketchpad.sketch import probe_image
 
+ProgressFn = Callable[[int, int], None]
 DIRECTIONS = ("AtoB", "BtoA")
 ALIGNED_SAMPLE = 24
 """Pictures whose header is read to tell an aligned folder from a folder of photos."""
@@ -58,6 +64,8 @@ def parse_spec(spec: str) -> DataSpec:
     if sep and kind in KINDS:
         if kind == "openmoji":
             raise DataError(f"{spec!r}: openmoji takes no path; write just openmoji.")
+        if kind == "pack":
+            return DataSpec(kind, _existing_file(rest, spec))
         return DataSpec(kind, _existing_folder(rest, spec))
     path = _existing_folder(text, spec)
     kind, reason = detect_kind(path)
@@ -73,6 +81,16 @@ def _existing_folder(text: str, spec: str) -> Path:
         )
     if not path.is_dir():
         raise DataError(f"{spec!r}: {path} is a file; a data source is a folder of pictures.")
+    return path
+
+
+def _existing_file(text: str, spec: str) -> Path:
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise DataError(
+            f"{spec!r}: no such file; pack:FILE names a file written by "
+            "`sketchpad dataset SPEC --pack FILE`."
+        )
     return path
 
 
@@ -155,8 +173,18 @@ def _build(
     progress: ProgressFn | None,
 ) -> PairSource:
     if spec.kind == "openmoji":
+        from sketchpad.data.openmoji import OpenMojiSource
+
         return OpenMojiSource(resolution, progress=progress)
     assert spec.path is not None
+    if spec.kind == "pack":
+        source = PackSource(spec.path)
+        if source.resolution != resolution:
+            raise DataError(
+                f"{spec.path} holds {source.resolution} px pictures and {resolution} px are "
+                f"wanted; pack the data again with --resolution {resolution}"
+            )
+        return source
     if spec.kind == "aligned":
         return AlignedSource(spec.path, direction)
     if spec.kind == "paired":

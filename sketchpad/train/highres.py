@@ -33,7 +33,7 @@ from models import (
     d_loss_real,
     g_loss,
 )
-from sketchpad.checkpoint import LoadedModel, load_model, save_model
+from sketchpad.checkpoint import LoadedModel, load_model, save_model, stored_dtype
 from sketchpad.errors import ConfigError, TrainingError
 from sketchpad.locks import ProcessLock
 from sketchpad.train.run_files import LOCK_FILE, MODEL_NAME, list_checkpoints
@@ -297,7 +297,7 @@ def _train(model_path, out, pairs_fn, config, resume, should_stop, on_event) -> 
         g_config,
         model.discriminator,
         model.discriminator_config,
-        storage_dtype=_storage_dtype(model_path),
+        storage_dtype=stored_dtype(model_path),
         **{
             **_kept_metadata(model.metadata),
             "highres": {
@@ -336,17 +336,6 @@ def _kept_metadata(meta: dict[str, Any]) -> dict[str, Any]:
         for k, v in meta.items()
         if k not in ("format", "format_version", "generator", "discriminator", "highres")
     }
-
-
-def _storage_dtype(model_path: Path) -> torch.dtype | None:
-    """Store the levels as the trunk is stored (the default model keeps fp32 weights)."""
-    from safetensors import safe_open
-
-    with safe_open(str(model_path), framework="pt") as f:
-        keys = list(f.keys())  # noqa: SIM118 (a safetensors file, not a dict)
-        if keys and f.get_slice(keys[0]).get_dtype() == "F16":
-            return torch.float16
-    return None
 
 
 __all__ = ["HighResConfig", "TrunkCache", "patch_discriminator", "train_highres", "with_levels"]
