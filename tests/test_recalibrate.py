@@ -47,5 +47,8 @@ def test_the_command_rewrites_statistics_only(tmp_path, data, hinted_model, caps
         if name not in stats and "num_batches_tracked" not in name:
             assert torch.equal(tensor, old[name]), name
     assert batchnorm_layers(after.generator)
+    half = tmp_path / "half.safetensors"
+    assert main([*args, "--batches", "1", "--batch", "2", "--half", "--out", str(half)]) == 0
+    assert half.stat().st_size < 0.6 * out.stat().st_size  # fp16 storage
     assert main(["recalibrate", "--model", hinted_model, "--out", hinted_model]) == 2
     assert "another file" in capsys.readouterr().err

@@ -450,3 +450,35 @@ def test_edition2_script_grows_hints_polishes_adds_levels_and_resumes(tmp_path):
     assert final.takes_hints and final.generator_config.highres_widths == (8, 4)
     assert final.metadata["recalibrated"]["batches"] == 100  # the levels sit on that trunk
     assert (run / "eval.txt").read_text() and "sharpness" in (run / "eval_full.txt").read_text()
+
+
+@pytest.mark.slow
+def test_gpu_script_trains_rows_on_a_pack_within_its_budget(tmp_path):
+    """scripts/gpu_edition2.py (made for a GPU machine), here on the CPU with a tiny budget:
+    the default row from scratch on a pack, with hints and noise, polished, recalibrated,
+    evaluated, its model in fp16; the next row is not started once the minutes are spent."""
+    from sketchpad.data import open_source
+    from sketchpad.data.pack import write_pack
+
+    pack = tmp_path / "pack.npz"
+    write_pack(open_source("openmoji", resolution=128).source, 128, pack)
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [PYTHON, str(ROOT / "scripts" / "gpu_edition2.py"), "--pack", str(pack), "--out"]
+        + [str(out), "--runs", str(tmp_path / "runs"), "--device", "cpu", "--steps", "2"]
+        + ["--polish-steps", "1", "--batch", "2", "--recalibrate-batches", "2"]
+        + ["--eval-limit", "4", "--rows", "default,unet_patchgan", "--minutes", "0.001"],
+        env=cli_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "unet_patchgan: not started" in proc.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary) == ["default"] and set(summary["default"]["psnr"]) == {"0", "4", "16"}
+    report = json.loads((out / "default.json").read_text())
+    assert report["count"] == 4 and "perturbed" in report and "diversity" in report
+    model = load_model(out / "default.safetensors")
+    assert model.takes_hints and model.takes_noise and model.metadata["recalibrated"]
+    assert (out / "default.safetensors").stat().st_size < 16 * 2**20  # fp16, fits the way back

@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="augment the pairs as training does (default: as drawn)",
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--half", action="store_true", help="store the model in fp16 (half the file's size)"
+    )
     p.set_defaults(func=run)
     return p
 
@@ -44,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         batch=args.batch,
         augment=args.augment,
         seed=args.seed,
+        half=args.half,
     )
     print(
         f"recalibrated {report['layers']} BatchNorm layers over {report['batches']} batches of "

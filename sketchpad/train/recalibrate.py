@@ -64,10 +64,12 @@ def recalibrate_file(
     batch: int = 8,
     augment: bool = False,
     seed: int = 0,
+    half: bool = False,
 ) -> dict[str, Any]:
     """Recalibrate a model file's generator on `count` batches of its training split (with
     hints sampled as in training, for a model with hint inputs) and write it to `out_path`
-    (the discriminator and the metadata kept, with a "recalibrated" record)."""
+    (the discriminator and the metadata kept, with a "recalibrated" record); stored as the
+    input is, or in fp16 with `half`."""
     from sketchpad.data import AugmentConfig, open_source
     from sketchpad.devices import flush_denormals
     from sketchpad.errors import ConfigError
@@ -114,7 +116,7 @@ def recalibrate_file(
         config,
         model.discriminator,
         model.discriminator_config,
-        storage_dtype=stored_dtype(model_path),
+        storage_dtype=torch.float16 if half else stored_dtype(model_path),
         **{**kept, "recalibrated": record},
     )
     return {"layers": layers, **record, "model": str(out_path)}
