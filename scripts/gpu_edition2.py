@@ -73,8 +73,7 @@ def run_row(name: str, config: str, noise: bool, args: argparse.Namespace) -> di
         evaluate += ["--limit", str(args.eval_limit)]
     out = subprocess.run(evaluate, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     result = json.loads(out)
-    for key in ("per_item",):
-        result.pop(key, None)
+    result.pop("per_item", None)
     report.write_text(json.dumps(result, indent=1))
     if name == "default":
         (Path(args.out) / "default.safetensors").write_bytes(model.read_bytes())

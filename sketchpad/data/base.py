@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 KINDS = ("openmoji", "aligned", "paired", "photos", "pack")
+ProgressFn = Callable[[int, int], None]
+"""progress(done, total), called while a source prepares its items (OpenMoji renders)."""
 
 
 class DataWarning(UserWarning):

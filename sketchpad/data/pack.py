@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +37,7 @@ MAX_PACK_BYTES = 8 * 2**30
 ARRAYS = ("ink", "image", "name", "split", "meta")
 
 
-def write_pack(
-    source: PairSource,
-    resolution: int,
-    path: Path,
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
+def write_pack(source: PairSource, resolution: int, path: Path) -> dict[str, Any]:
     """Render every item of `source` at `resolution` into the pack `path` (written to a
     temporary file beside it, then renamed); items that fail to load are left out and listed
     in the returned summary {"count", "skipped", "bytes", "path"}."""
@@ -52,7 +46,7 @@ def write_pack(
     if len(source.items) > MAX_PACK_ITEMS:
         raise DataError(f"{len(source.items)} pairs: a pack holds at most {MAX_PACK_ITEMS}")
     ink, image, names, splits, skipped = [], [], [], [], []
-    for i, item in enumerate(source.items):
+    for item in source.items:
         try:
             sketch, picture = source.load(item, resolution)
         except DataError as exc:
@@ -62,8 +56,6 @@ def write_pack(
             image.append(_to_bytes((picture.permute(1, 2, 0) + 1) / 2))
             names.append(item.name)
             splits.append(item.split)
-        if progress is not None:
-            progress(i + 1, len(source.items))
     if not names:
         raise DataError("no pair of the source could be loaded, so there is nothing to pack")
     meta = {
@@ -98,16 +90,22 @@ def _to_bytes(unit: torch.Tensor) -> np.ndarray:
 
 
 class PackSource(PairSource):
-    """The pairs of a pack file (see the module), checked when opened."""
+    """The pairs of a pack file (see the module), checked when opened; DataError when they are
+    not at `resolution` (None: whatever the pack holds)."""
 
     kind = "pack"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, resolution: int | None = None) -> None:
         super().__init__()
         self.root = Path(path)
         arrays = read_pack(self.root)
         self.meta = arrays["meta"]
         self.resolution: int = self.meta["resolution"]
+        if resolution is not None and resolution != self.resolution:
+            raise DataError(
+                f"{self.root} holds {self.resolution} px pictures and {resolution} px are "
+                f"wanted; pack the data again with --resolution {resolution}"
+            )
         self.credit = self.meta.get("credit")
         self._ink, self._image = arrays["ink"], arrays["image"]
         for name, split in zip(arrays["name"].tolist(), arrays["split"].tolist(), strict=True):
@@ -119,11 +117,7 @@ class PackSource(PairSource):
         )
 
     def load(self, item: PairItem, resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
-        if resolution != self.resolution:
-            raise DataError(
-                f"{self.root} holds {self.resolution} px pictures, not {resolution} px; pack "
-                f"the data again with `sketchpad dataset --pack FILE --resolution {resolution}`"
-            )
+        """The pair as packed (`resolution` is the pack's: the dataset opened it at that)."""
         i = self._index[item.name]
         ink = torch.from_numpy(self._ink[i].astype(np.float32) / 255)[None]
         image = torch.from_numpy(self._image[i].astype(np.float32) / 127.5 - 1.0)

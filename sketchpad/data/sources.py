@@ -13,12 +13,11 @@ without it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sketchpad.data.augment import AugmentConfig
-from sketchpad.data.base import KINDS, PairSource, warn_skipped
+from sketchpad.data.base import KINDS, PairSource, ProgressFn, warn_skipped
 from sketchpad.data.dataset import PairDataset
 from sketchpad.data.folders import (
     AlignedSource,
@@ -34,7 +33,6 @@ from sketchpad.data.splits import SPLIT_CHOICES
 from sketchpad.errors import ConfigError, DataError
 from sketchpad.sketch import probe_image
 
-ProgressFn = Callable[[int, int], None]
 DIRECTIONS = ("AtoB", "BtoA")
 ALIGNED_SAMPLE = 24
 """Pictures whose header is read to tell an aligned folder from a folder of photos."""
@@ -178,13 +176,7 @@ def _build(
         return OpenMojiSource(resolution, progress=progress)
     assert spec.path is not None
     if spec.kind == "pack":
-        source = PackSource(spec.path)
-        if source.resolution != resolution:
-            raise DataError(
-                f"{spec.path} holds {source.resolution} px pictures and {resolution} px are "
-                f"wanted; pack the data again with --resolution {resolution}"
-            )
-        return source
+        return PackSource(spec.path, resolution)
     if spec.kind == "aligned":
         return AlignedSource(spec.path, direction)
     if spec.kind == "paired":
