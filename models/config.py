@@ -81,6 +81,9 @@ class GeneratorConfig:
     """Query/key channels are the level's channels divided by this."""
     noise_channels: int = 0
     """Extra input channels of random noise (0: none)."""
+    noise_global: bool = False
+    """One noise vector per picture, the same at every bottleneck cell, so that a seed can
+    change the whole picture's colouring at once (false: an independent vector per cell)."""
     hint_channels: int = 0
     """Colour-hint channels fed beside the sketch at every scale: 0 (none) or 4 (colour, mask)."""
     dropout: bool = False

@@ -55,7 +55,8 @@ class MRUGenerator(nn.Module):
     scales; CSAM blocks follow the decoder units at `config.attention_levels`; tanh RGB out.
 
     Level `level` works at resolution / 2^level with `config.width(level)` channels. Optional
-    noise maps (`noise_channels`) enter at the bottleneck, for variations of one sketch.
+    noise maps (`noise_channels`) enter at the bottleneck, for variations of one sketch: one
+    vector per bottleneck cell, or (`noise_global`) one per picture, spread over the cells.
 
     With `config.highres_widths`, high-resolution levels (`models.highres`) paint the full
     picture above the trunk: `forward` is the trunk's picture (what the trainer's losses and
@@ -107,7 +108,7 @@ class MRUGenerator(nn.Module):
         return self.forward_with_attention(sketch, noise, hints=hints)[0]
 
     def noise_shape(self, batch: int) -> tuple[int, int, int, int]:
-        side = self.config.resolution // 2**self.config.depth
+        side = 1 if self.config.noise_global else self.config.resolution // 2**self.config.depth
         return (batch, self.config.noise_channels, side, side)
 
     def forward_with_attention(
@@ -148,7 +149,8 @@ class MRUGenerator(nn.Module):
         if self.noise_merge is not None:
             if noise is None:
                 noise = torch.randn(self.noise_shape(x.shape[0]), device=x.device, dtype=x.dtype)
-            x = self.noise_merge(torch.cat([x, noise.to(x.dtype)], dim=1))
+            noise = noise.to(x.dtype).expand(-1, -1, *x.shape[-2:])  # a global one: spread
+            x = self.noise_merge(torch.cat([x, noise], dim=1))
         x = self.bottleneck(x, pyramid[depth])
         weights: dict[int, torch.Tensor] = {}
         for i, unit in enumerate(self.decoder):

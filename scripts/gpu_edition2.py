@@ -41,7 +41,9 @@ def sketchpad(*args: str) -> None:
 
 def run_row(name: str, config: str, noise: bool, args: argparse.Namespace) -> dict:
     runs = Path(args.runs) / name
-    grow = ["--g-hint-channels", "4"] + (["--g-noise-channels", "8"] if noise else [])
+    grow = ["--g-hint-channels", "4"]
+    if noise:  # one noise vector per picture, as the default's second edition has
+        grow += ["--g-noise-channels", "8", "--g-noise-global", "true"]
     common = ["--data", f"pack:{args.pack}", "--device", args.device, "--progress", "none"]
     sketchpad(
         "train", "--config", config, "--out", str(runs), "--steps", str(args.steps),

@@ -27,7 +27,7 @@ from sketchpad.checkpoint import load_model  # noqa: E402
 from sketchpad.data import open_source  # noqa: E402
 from sketchpad.data.augment import _affine, change_thickness  # noqa: E402
 from sketchpad.devices import app_threads, choose_precision  # noqa: E402
-from sketchpad.evaluate import evaluate, generate_batch, sample_grid  # noqa: E402
+from sketchpad.evaluate import evaluate, generate_batch, prepare_item, sample_grid  # noqa: E402
 from sketchpad.sketch import sketch_tensor_to_rgb, tensor_to_rgb  # noqa: E402
 
 
@@ -58,6 +58,15 @@ def rough_grid(generator, items, precision) -> Image.Image:
     return Image.fromarray(np.concatenate(rows, axis=0))
 
 
+def prepared(items, hints: int = 0, perturb: bool = False) -> list[dict]:
+    """The items as `sketchpad eval --perturb / --hints N` sees them (same pairs, same dabs)."""
+    out = []
+    for i, it in enumerate(items):
+        sketch, image, hint = prepare_item(it, it.get("index", i), hints=hints, perturb=perturb)
+        out.append({"sketch": sketch, "image": image} | ({} if hint is None else {"hints": hint}))
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True)
@@ -84,9 +93,18 @@ def main() -> int:
         print(path, json.dumps(report["metrics"]), file=sys.stderr)
     model = load_model(args.model, with_discriminator=False)
     test = open_source(args.data, resolution=model.resolution, split=args.split)
-    picks = [test[i] for i in range(0, len(test), max(1, len(test) // 12))][:12]
+    indices = list(range(0, len(test), max(1, len(test) // 12)))[:12]
+    picks = [test[i] | {"index": i} for i in indices]
     sample_grid(model.generator, picks, precision).save(out / "test_samples.png")
     rough_grid(model.generator, picks[:6], precision).save(out / "rough_sketches.png")
+    # drawn small, off-centre, wobbly and thick (`eval --perturb`), and with 4 hint dabs
+    sample_grid(model.generator, prepared(picks, perturb=True), precision).save(
+        out / "small_offcentre.png"
+    )
+    if model.takes_hints:
+        sample_grid(model.generator, prepared(picks, hints=4), precision).save(
+            out / "hinted_samples.png"
+        )
 
     if args.no_speed:
         (out / "card.json").write_text(json.dumps(card, indent=2) + "\n")

@@ -84,6 +84,14 @@ def _scores(picture: torch.Tensor, target: torch.Tensor, lines: torch.Tensor) ->
     }
 
 
+def _noise(generator: nn.Module, chunk: Sequence, rng: torch.Generator) -> torch.Tensor | None:
+    """Noise for a generator that takes it, from `rng`; None for one that does not."""
+    config = getattr(generator, "config", None)
+    if config is None or not getattr(config, "noise_channels", 0) or config.arch != "mru":
+        return None
+    return torch.randn(generator.noise_shape(len(chunk)), generator=rng)
+
+
 def evaluate_full(
     generator: nn.Module,
     items: Sequence[dict[str, Any]],
@@ -91,11 +99,14 @@ def evaluate_full(
     *,
     baseline: nn.Module | None = None,
     batch: int = 4,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """`items`: dataset items at the output resolution (sketch (1, R, R), image (3, R, R)).
+    A generator with noise gets noise drawn from `seed`, so that one call repeats another.
     Returns per-picture-kind medians and means of psnr, ssim and sharpness, the per-item
     scores, and the target's own sharpness (1 by definition, as a check)."""
     per: dict[str, dict[str, list]] = {}
+    rng = torch.Generator().manual_seed(seed)
     with torch.inference_mode():
         for start in range(0, len(items), batch):
             chunk = items[start : start + batch]
@@ -104,13 +115,13 @@ def evaluate_full(
             side = sketch.shape[-1]
             small = F.adaptive_avg_pool2d(sketch, (trunk_resolution, trunk_resolution))
             lines = line_pixels(sketch)
-            trunk = generator.trunk(small)
+            trunk = generator.trunk(small, _noise(generator, chunk, rng))
             pictures = {
                 "full": generator.full(trunk, sketch),
                 "bicubic": bicubic(trunk.image, side),
             }
             if baseline is not None:
-                pictures["baseline"] = bicubic(baseline(small), side)
+                pictures["baseline"] = bicubic(baseline(small, _noise(baseline, chunk, rng)), side)
             for kind, picture in pictures.items():
                 for key, values in _scores(picture, target, lines).items():
                     per.setdefault(kind, {}).setdefault(key, []).extend(values)

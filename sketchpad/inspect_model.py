@@ -37,6 +37,7 @@ def describe_model(path: str | Path) -> dict[str, Any]:
                 for lvl in g_cfg.attention_levels
             ],
             "noise_channels": g_cfg.noise_channels,
+            "noise_global": g_cfg.noise_global,
             "hint_channels": g_cfg.hint_channels,
             "highres": [
                 {"resolution": res * 2 ** (i + 1), "channels": w}
@@ -106,7 +107,8 @@ def format_description(info: dict[str, Any]) -> str:
             f"    colour-hint input: {g['hint_channels']} channels (colour + mask) at every scale"
         )
     if "noise" in info["inputs"]:
-        lines.append(f"    noise input: {g['noise_channels']} channels (variations)")
+        spread = "one vector per picture" if g["noise_global"] else "per bottleneck cell"
+        lines.append(f"    noise input: {g['noise_channels']} channels, {spread} (variations)")
     d = info["discriminator"]
     if d is None:
         lines.append("  discriminator: none (the verdict overlay is unavailable)")

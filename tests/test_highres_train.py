@@ -131,3 +131,20 @@ def test_cli_refuses_full_eval_without_levels_and_bad_widths(tmp_path, capsys):
         == 2
     )
     assert "--widths must be numbers" in capsys.readouterr().err
+
+
+def test_the_full_evaluation_of_a_model_with_noise_repeats_itself_and_follows_the_seed():
+    from dataclasses import replace
+
+    from models import build_generator
+    from tests.conftest import TINY_G
+
+    torch.manual_seed(0)
+    config = replace(TINY_G, noise_channels=4, noise_global=True, highres_widths=(4,))
+    generator = build_generator(config).eval()
+    with torch.no_grad():
+        generator.noise_merge.weight.mul_(50)  # make the noise matter
+    items = [{"sketch": s, "image": i} for s, i in _pairs()]
+    a, b = (evaluate_full(generator, items, 32)["items"]["full"]["l1"] for _ in range(2))
+    assert a == b
+    assert evaluate_full(generator, items, 32, seed=1)["items"]["full"]["l1"] != a

@@ -267,3 +267,36 @@ def test_noise_choices_train_on_the_noise_nearest_the_target(tmp_path, data):
     losses = run.gan.train_step(sketch, image, hints)
     assert losses["noise_gap"] > 0 and losses["g_ms"] == 0
     run.close(discard=True)
+
+
+def test_global_noise_is_one_vector_per_picture_and_changes_it_all(tmp_path):
+    config = replace(HINTED, noise_global=True)
+    assert config_from_dict(GeneratorConfig, config_to_dict(config)).noise_global
+    old = {k: v for k, v in config_to_dict(HINTED).items() if k != "noise_global"}
+    assert not config_from_dict(GeneratorConfig, old).noise_global  # older files: per cell
+    g = build_generator(config).eval()
+    assert g.noise_shape(3) == (3, 2, 1, 1)
+    assert build_generator(HINTED).noise_shape(3) == (3, 2, R // 8, R // 8)
+    with torch.no_grad():
+        a = g(ink()[None], torch.zeros(1, 2, 1, 1))
+        b = g(ink()[None], torch.ones(1, 2, 1, 1))
+    assert (a - b).abs().mean() > 0
+    # the engine draws it from the seed, in its shape
+    engine = Engine(load_model(save_tiny_model(tmp_path / "g.safetensors", config)), "cpu", "fp32")
+    x, y = (engine.run(Request(i, ink(), seed=s)).image for i, s in ((1, 5), (2, 6)))
+    assert not (x == y).all()
+    assert (engine.run(Request(3, ink(), seed=5)).image == x).all()
+
+
+def test_fine_tuning_grows_global_noise_when_asked_and_keeps_a_models_own(tmp_path, data):
+    TrainingRun(tiny_config(data, steps=1), tmp_path / "base").run()
+    base = tmp_path / "base" / "model.safetensors"
+    wanted = {"generator.noise_channels": 2, "generator.noise_global": True}
+    run = TrainingRun(tiny_config(data, steps=1, **wanted), tmp_path / "ft", init=base)
+    assert run.config.generator.noise_global
+    grown = run.run()
+    assert load_model(grown).generator_config.noise_global
+    # a model that has noise keeps its own kind
+    cells = {"generator.noise_channels": 2, "generator.noise_global": False}
+    again = TrainingRun(tiny_config(data, steps=1, **cells), tmp_path / "ft2", init=grown)
+    assert again.config.generator.noise_global

@@ -206,7 +206,9 @@ def _run_full(args: argparse.Namespace, model) -> int:
     )
     n = min(args.limit or len(dataset), len(dataset))
     items = [dataset[i] for i in range(n)]
-    report = evaluate_full(model.generator, items, config.resolution, baseline=baseline)
+    report = evaluate_full(
+        model.generator, items, config.resolution, baseline=baseline, seed=args.seed
+    )
     report.update(
         model=str(args.model), data=args.data, split=dataset.split, baseline_model=args.baseline
     )

@@ -27,6 +27,8 @@ def config_for_init(config: TrainConfig, model: LoadedModel) -> TrainConfig:
         hint_channels=max(g.hint_channels, wanted.hint_channels),
         noise_channels=max(g.noise_channels, wanted.noise_channels) if g.arch == "mru" else 0,
     )
+    if not model.generator_config.noise_channels and g.noise_channels:  # grown: as asked
+        g = replace(g, noise_global=wanted.noise_global)
     d = model.discriminator_config
     if d is None:
         d = replace(config.discriminator, resolution=g.resolution)
