@@ -149,6 +149,11 @@ class MRUGenerator(nn.Module):
         if self.noise_merge is not None:
             if noise is None:
                 noise = torch.randn(self.noise_shape(x.shape[0]), device=x.device, dtype=x.dtype)
+            if tuple(noise.shape) != self.noise_shape(x.shape[0]):
+                raise ValueError(
+                    f"noise of shape {tuple(noise.shape)} does not match this generator's "
+                    f"{self.noise_shape(x.shape[0])} (see noise_shape)"
+                )
             noise = noise.to(x.dtype).expand(-1, -1, *x.shape[-2:])  # a global one: spread
             x = self.noise_merge(torch.cat([x, noise], dim=1))
         x = self.bottleneck(x, pyramid[depth])

@@ -107,6 +107,7 @@ def evaluate_full(
     scores, and the target's own sharpness (1 by definition, as a check)."""
     per: dict[str, dict[str, list]] = {}
     rng = torch.Generator().manual_seed(seed)
+    baseline_rng = torch.Generator().manual_seed(seed)  # its own: the model's draws stay put
     with torch.inference_mode():
         for start in range(0, len(items), batch):
             chunk = items[start : start + batch]
@@ -121,7 +122,9 @@ def evaluate_full(
                 "bicubic": bicubic(trunk.image, side),
             }
             if baseline is not None:
-                pictures["baseline"] = bicubic(baseline(small, _noise(baseline, chunk, rng)), side)
+                pictures["baseline"] = bicubic(
+                    baseline(small, _noise(baseline, chunk, baseline_rng)), side
+                )
             for kind, picture in pictures.items():
                 for key, values in _scores(picture, target, lines).items():
                     per.setdefault(kind, {}).setdefault(key, []).extend(values)

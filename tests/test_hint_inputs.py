@@ -269,7 +269,7 @@ def test_noise_choices_train_on_the_noise_nearest_the_target(tmp_path, data):
     run.close(discard=True)
 
 
-def test_global_noise_is_one_vector_per_picture_and_changes_it_all(tmp_path):
+def test_global_noise_is_one_vector_per_picture_and_other_shapes_are_refused(tmp_path):
     config = replace(HINTED, noise_global=True)
     assert config_from_dict(GeneratorConfig, config_to_dict(config)).noise_global
     old = {k: v for k, v in config_to_dict(HINTED).items() if k != "noise_global"}
@@ -281,6 +281,10 @@ def test_global_noise_is_one_vector_per_picture_and_changes_it_all(tmp_path):
         a = g(ink()[None], torch.zeros(1, 2, 1, 1))
         b = g(ink()[None], torch.ones(1, 2, 1, 1))
     assert (a - b).abs().mean() > 0
+    with pytest.raises(ValueError, match="noise of shape"):  # per-cell noise is refused
+        g(ink()[None], torch.zeros(1, 2, R // 8, R // 8))
+    with pytest.raises(ValueError, match="noise of shape"):
+        build_generator(HINTED)(ink()[None], torch.zeros(1, 2, 1, 1))
     # the engine draws it from the seed, in its shape
     engine = Engine(load_model(save_tiny_model(tmp_path / "g.safetensors", config)), "cpu", "fp32")
     x, y = (engine.run(Request(i, ink(), seed=s)).image for i, s in ((1, 5), (2, 6)))
