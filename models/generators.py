@@ -147,12 +147,13 @@ class MRUGenerator(nn.Module):
             skips.append(x)
             step()
         if self.noise_merge is not None:
+            shape = self.noise_shape(x.shape[0])
             if noise is None:
-                noise = torch.randn(self.noise_shape(x.shape[0]), device=x.device, dtype=x.dtype)
-            if tuple(noise.shape) != self.noise_shape(x.shape[0]):
+                noise = torch.randn(shape, device=x.device, dtype=x.dtype)
+            if tuple(noise.shape) != shape:
                 raise ValueError(
                     f"noise of shape {tuple(noise.shape)} does not match this generator's "
-                    f"{self.noise_shape(x.shape[0])} (see noise_shape)"
+                    f"{shape} (see noise_shape)"
                 )
             noise = noise.to(x.dtype).expand(-1, -1, *x.shape[-2:])  # a global one: spread
             x = self.noise_merge(torch.cat([x, noise], dim=1))

@@ -61,8 +61,8 @@ def rough_grid(generator, items, precision) -> Image.Image:
 def prepared(items, hints: int = 0, perturb: bool = False) -> list[dict]:
     """The items as `sketchpad eval --perturb / --hints N` sees them (same pairs, same dabs)."""
     out = []
-    for i, it in enumerate(items):
-        sketch, image, hint = prepare_item(it, it.get("index", i), hints=hints, perturb=perturb)
+    for it in items:
+        sketch, image, hint = prepare_item(it, it["index"], hints=hints, perturb=perturb)
         out.append({"sketch": sketch, "image": image} | ({} if hint is None else {"hints": hint}))
     return out
 

@@ -30,6 +30,15 @@ def identity_images(sketch: torch.Tensor) -> torch.Tensor:
     return (1 - ink).expand(-1, 3, -1, -1)
 
 
+def draw_noise(generator: nn.Module, batch: int, rng: torch.Generator) -> torch.Tensor | None:
+    """Noise for `batch` pictures of a generator that takes it, drawn on the CPU from `rng`
+    (None for one that takes none)."""
+    config = getattr(generator, "config", None)
+    if config is None or not config.noise_channels:
+        return None
+    return torch.randn(generator.noise_shape(batch), generator=rng)
+
+
 @torch.inference_mode()
 def generate_batch(
     generator: nn.Module,
@@ -43,11 +52,10 @@ def generate_batch(
     flush_denormals()
     device = precision.device
     x = sketch.to(device)
-    noise = None
+    noise = draw_noise(generator, x.shape[0], torch.Generator().manual_seed(seed))
+    if noise is not None:
+        noise = noise.to(device)
     config = getattr(generator, "config", None)
-    if config is not None and config.noise_channels:
-        g = torch.Generator().manual_seed(seed)
-        noise = torch.randn(generator.noise_shape(x.shape[0]), generator=g).to(device)
     if precision.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     with precision.autocast():

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from sketchpad.evaluate import draw_noise
 from sketchpad.metrics import l1, psnr, ssim, summarize, to_unit
 
 LINE_EDGE = 0.1
@@ -84,14 +85,6 @@ def _scores(picture: torch.Tensor, target: torch.Tensor, lines: torch.Tensor) ->
     }
 
 
-def _noise(generator: nn.Module, chunk: Sequence, rng: torch.Generator) -> torch.Tensor | None:
-    """Noise for a generator that takes it, from `rng`; None for one that does not."""
-    config = getattr(generator, "config", None)
-    if config is None or not getattr(config, "noise_channels", 0) or config.arch != "mru":
-        return None
-    return torch.randn(generator.noise_shape(len(chunk)), generator=rng)
-
-
 def evaluate_full(
     generator: nn.Module,
     items: Sequence[dict[str, Any]],
@@ -116,14 +109,14 @@ def evaluate_full(
             side = sketch.shape[-1]
             small = F.adaptive_avg_pool2d(sketch, (trunk_resolution, trunk_resolution))
             lines = line_pixels(sketch)
-            trunk = generator.trunk(small, _noise(generator, chunk, rng))
+            trunk = generator.trunk(small, draw_noise(generator, len(chunk), rng))
             pictures = {
                 "full": generator.full(trunk, sketch),
                 "bicubic": bicubic(trunk.image, side),
             }
             if baseline is not None:
                 pictures["baseline"] = bicubic(
-                    baseline(small, _noise(baseline, chunk, baseline_rng)), side
+                    baseline(small, draw_noise(baseline, len(chunk), baseline_rng)), side
                 )
             for kind, picture in pictures.items():
                 for key, values in _scores(picture, target, lines).items():
