@@ -27,7 +27,13 @@ from sketchpad.checkpoint import load_model  # noqa: E402
 from sketchpad.data import open_source  # noqa: E402
 from sketchpad.data.augment import _affine, change_thickness  # noqa: E402
 from sketchpad.devices import app_threads, choose_precision  # noqa: E402
-from sketchpad.evaluate import evaluate, generate_batch, prepare_item, sample_grid  # noqa: E402
+from sketchpad.evaluate import (  # noqa: E402
+    evaluate,
+    generate_batch,
+    generate_framed,
+    prepare_item,
+    sample_grid,
+)
 from sketchpad.sketch import sketch_tensor_to_rgb, tensor_to_rgb  # noqa: E402
 
 
@@ -55,6 +61,26 @@ def rough_grid(generator, items, precision) -> Image.Image:
             out = generate_batch(generator, sketch[None], precision)[0]
             cells += [sketch_tensor_to_rgb(sketch), tensor_to_rgb(out)]
         rows.append(np.concatenate(cells, axis=1))
+    return Image.fromarray(np.concatenate(rows, axis=0))
+
+
+def framing_grid(generator, items, precision) -> Image.Image:
+    """Rows of (sketch | painted as drawn | fitted to the frame, as the app does | target)."""
+    sketch = torch.stack([it["sketch"] for it in items])
+    drawn = generate_batch(generator, sketch, precision)
+    fitted = generate_framed(generator, sketch, precision)
+    rows = [
+        np.concatenate(
+            [
+                sketch_tensor_to_rgb(it["sketch"][:1]),
+                tensor_to_rgb(a),
+                tensor_to_rgb(b),
+                tensor_to_rgb(it["image"]),
+            ],
+            axis=1,
+        )
+        for it, a, b in zip(items, drawn, fitted, strict=True)
+    ]
     return Image.fromarray(np.concatenate(rows, axis=0))
 
 
@@ -100,6 +126,9 @@ def main() -> int:
     # drawn small, off-centre, wobbly and thick (`eval --perturb`), and with 4 hint dabs
     sample_grid(model.generator, prepared(picks, perturb=True), precision).save(
         out / "small_offcentre.png"
+    )
+    framing_grid(model.generator, prepared(picks, perturb=True), precision).save(
+        out / "small_offcentre_fitted.png"
     )
     if model.takes_hints:
         sample_grid(model.generator, prepared(picks, hints=4), precision).save(

@@ -151,6 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--hints", action="store_true", help="dab the drawing's colour hints")
     parser.add_argument(
+        "--small",
+        action="store_true",
+        help="draw it at 0.45 of its size in the top-left corner (as people often draw)",
+    )
+    parser.add_argument(
+        "--as-drawn",
+        action="store_true",
+        help="turn Model ▸ Fit small drawings off (on by default, as in the app)",
+    )
+    parser.add_argument(
         "--variation", type=int, choices=range(1, 5), help="click this thumbnail (1-4) of the strip"
     )
     args = parser.parse_args(argv)
@@ -174,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(["sketchpad"])
     leave_a_core_for_the_gui()  # as the app does
     settings = QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("model/fit_to_frame", not args.as_drawn)
     window = MainWindow(settings=settings, device=args.device)
     attach_train_tab(window)
     width, height = (int(v) for v in args.size.split("x"))
@@ -197,8 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     rect = canvas.target_rect()
     scale = rect.width() / canvas.side
 
+    shrink, shift = (0.45, 0.06 * canvas.side) if args.small else (1.0, 0.0)
+
     def to_widget(p: tuple[float, float]) -> QPoint:
-        return QPoint(round(rect.x() + p[0] * scale), round(rect.y() + p[1] * scale))
+        x, y = (p[0] * shrink + shift) * scale, (p[1] * shrink + shift) * scale
+        return QPoint(round(rect.x() + x), round(rect.y() + y))
 
     button = Qt.MouseButton.LeftButton
 
@@ -225,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         tools.colour_action.trigger()
         for colour, size, stroke in dabs:
             tools.palette.set_colour(QColor(*colour))
-            canvas.set_brush_size(round(size * canvas.side / 512))
+            canvas.set_brush_size(max(2, round(size * shrink * canvas.side / 512)))
             drag([(x * canvas.side / 512, y * canvas.side / 512) for x, y in stroke], steps=10)
 
     def settled() -> bool:

@@ -37,6 +37,7 @@ from sketchpad.devices import (
     resolve_device,
 )
 from sketchpad.errors import DeviceError
+from sketchpad.framing import Frame, choose_frame, crop, frame_ink, paste, paste_weights
 from sketchpad.sketch import tensor_to_rgb
 from sketchpad.verdicts import Branch
 
@@ -69,6 +70,9 @@ class Request:
     full_sketch: torch.Tensor | None = None
     """The ink at the model's output resolution (1, R_out, R_out), for the full picture of a
     model with high-resolution levels (None: the preview only)."""
+    frame: bool = False
+    """Fit a small drawing to the model's frame (`sketchpad.framing`): the model paints it
+    enlarged and centred, and the picture is put back where it was drawn."""
 
 
 @dataclass
@@ -86,6 +90,8 @@ class Result:
     attention: dict[int, np.ndarray] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     full: bool = False
+    frame: Frame | None = None
+    """The frame the model painted in (a request with `frame`, a small drawing), else None."""
 
 
 def _runtime_copy(module: nn.Module, precision: Precision, fold: bool = False) -> nn.Module:
@@ -116,8 +122,9 @@ class Engine:
         self.precision: Precision = choose_precision(torch.device("cpu"), precision)
         self._generator: nn.Module | None = None
         self._discriminator: nn.Module | None = None
-        self._trunk: tuple[int, Trunk] | None = None
-        """The last request's id (one id, one snapshot) and trunk output, for `run_full`."""
+        self._trunk: tuple[int, Trunk, Frame | None] | None = None
+        """The last request's id (one id, one snapshot), trunk output and frame, for
+        `run_full`."""
         self.set_device(device)
 
     # -- device ------------------------------------------------------------------------------
@@ -266,12 +273,17 @@ class Engine:
         start = time.perf_counter()
         timings: dict[str, float] = {}
         with torch.inference_mode():
-            sketch = self._to_device(torch.stack([r.sketch for r in requests]), precision)
+            framed = [_framed(r.sketch, r.hints, r.frame) for r in requests]
+            frames = [f[0] for f in framed]
+            sketch = self._to_device(torch.stack([f[1] for f in framed]), precision)
             noise = None
             if self.takes_noise:  # one noise map per request, from its own seed
                 noise = torch.cat([self._noise(1, r.seed, precision) for r in requests])
-            hints = self._hints([r.hints for r in requests], precision)
+            hints = self._hints([f[2] for f in framed], precision)
             fake = self._generator(sketch, noise, hints)  # (B, 3, R, R)
+            if any(f is not None for f in frames):
+                fake = torch.cat([_put_back(x[None], f) for x, f in zip(fake, frames, strict=True)])
+                sketch = self._to_device(torch.stack([r.sketch for r in requests]), precision)
             images = [tensor_to_rgb(f) for f in fake]
             timings["generator"] = (time.perf_counter() - start) * 1000.0
             verdicts: list[Verdicts | None] = [None] * len(requests)
@@ -284,8 +296,8 @@ class Engine:
                 timings["discriminator"] = (time.perf_counter() - t) * 1000.0
         timings["total"] = (time.perf_counter() - start) * 1000.0
         return [
-            Result(r.request_id, image, v, None, dict(timings))
-            for r, image, v in zip(requests, images, verdicts, strict=True)
+            Result(r.request_id, image, v, None, dict(timings), frame=f)
+            for r, image, v, f in zip(requests, images, verdicts, frames, strict=True)
         ]
 
     def _run(self, request: Request, between: Between = None) -> Result:
@@ -295,11 +307,20 @@ class Engine:
         start = time.perf_counter()
         timings: dict[str, float] = {}
         with torch.inference_mode():
-            sketch = self._to_device(request.sketch[None], precision)  # (1, 1, R, R)
+            frame, framed_sketch, framed_hints = _framed(
+                request.sketch, request.hints, request.frame
+            )
+            sketch = self._to_device(framed_sketch[None], precision)  # (1, 1, R, R)
             noise = self._noise(1, request.seed, precision)
-            hints = self._hints([request.hints], precision)
-            trunk = self._run_trunk(sketch, noise, request.probe, hints, between)
+            hints = self._hints([framed_hints], precision)
+            probe = request.probe
+            if probe is not None and frame is not None:
+                probe = frame.to_frame(*probe)
+            trunk = self._run_trunk(sketch, noise, probe, hints, between)
             fake = trunk.image
+            if frame is not None:  # judged and shown as put back on the canvas
+                fake = _put_back(fake, frame)
+                sketch = self._to_device(request.sketch[None], precision)
             image = tensor_to_rgb(fake[0])  # waits for the device
             timings["generator"] = (time.perf_counter() - start) * 1000.0
             verdicts = None
@@ -310,13 +331,13 @@ class Engine:
             attention = None
             if request.probe is not None:
                 attention = {
-                    level: w[0].float().cpu().numpy().astype(np.float32)
+                    level: _weights_back(w[0].float().cpu(), frame).numpy().astype(np.float32)
                     for level, w in trunk.attention.items()
                 }
             if self.has_highres:
-                self._trunk = (request.request_id, trunk)
+                self._trunk = (request.request_id, trunk, frame)
         timings["total"] = (time.perf_counter() - start) * 1000.0
-        result = Result(request.request_id, image, verdicts, attention, timings)
+        result = Result(request.request_id, image, verdicts, attention, timings, frame=frame)
         if request.full_sketch is not None and self.has_highres:
             full = self._run_full(request, between)
             result.image, result.full = full.image, True
@@ -349,13 +370,21 @@ class Engine:
             raise ValueError(
                 f"the full sketch is {tuple(request.full_sketch.shape)}; the model paints {r} px"
             )
+        frame = kept[2]
         with torch.inference_mode():
-            sketch = self._to_device(request.full_sketch[None], precision)  # (1, 1, R_out, R_out)
-            hints = self._hints([request.hints], precision, r)
+            full_sketch, full_hints = request.full_sketch[None], request.hints
+            if frame is not None:
+                full_sketch = frame_ink(full_sketch.float(), frame)
+                full_hints = None if full_hints is None else crop(full_hints[None], frame)[0]
+            sketch = self._to_device(full_sketch, precision)  # (1, 1, R_out, R_out)
+            hints = self._hints([full_hints], precision, r)
             fake = self._generator.full(kept[1], sketch, hints, between)
+            if frame is not None:
+                fake = _put_back(fake, frame)
             image = tensor_to_rgb(fake[0])
         ms = (time.perf_counter() - start) * 1000.0
-        return Result(request.request_id, image, timings={"highres": ms, "total": ms}, full=True)
+        timings = {"highres": ms, "total": ms}
+        return Result(request.request_id, image, timings=timings, full=True, frame=frame)
 
     def _verdicts(self, sketch: torch.Tensor, fake: torch.Tensor) -> list[Verdicts]:
         """The verdict maps of every picture in the batch."""
@@ -395,6 +424,36 @@ class Engine:
         shape = self.model.generator.noise_shape(batch)
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         return self._to_device(torch.randn(shape, generator=gen), precision)
+
+
+def _framed(
+    sketch: torch.Tensor, hints: torch.Tensor | None, wanted: bool
+) -> tuple[Frame | None, torch.Tensor, torch.Tensor | None]:
+    """(frame, sketch, hints) as the model should see a request's snapshots: fitted to the
+    frame when `wanted` and the drawing is small (`sketchpad.framing.choose_frame`), else as
+    they are."""
+    frame = choose_frame(sketch[:1]) if wanted else None
+    if frame is None:
+        return None, sketch, hints
+    out = sketch.float().clone()
+    out[:1] = frame_ink(sketch[None, :1].float(), frame)[0]
+    if sketch.shape[0] > 1:
+        out[1:] = crop(sketch[None, 1:].float(), frame)[0]
+    if hints is not None:
+        hints = crop(hints[None].float(), frame)[0]
+    return frame, out.to(sketch.dtype), hints
+
+
+def _put_back(fake: torch.Tensor, frame: Frame | None) -> torch.Tensor:
+    """Pictures (B, 3, R, R) painted in `frame` put back on white paper where the drawing is
+    (in their own dtype and device)."""
+    if frame is None:
+        return fake
+    return paste(fake.float(), frame).to(fake.dtype)
+
+
+def _weights_back(weights: torch.Tensor, frame: Frame | None) -> torch.Tensor:
+    return weights if frame is None else paste_weights(weights, frame)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -132,7 +132,7 @@ def format_perturbed(summary: dict[str, Any]) -> str:
         lines.append(f"{label:20}" + "".join(_number(g[key]) for key, _ in LABELS))
     ratio = summary["ratio"]
     lines.append(
-        f"perturbed / clean PSNR gain: {ratio:.2f}"
+        f"perturbed / clean PSNR gain: {ratio:.3f}"
         if ratio is not None
         else "perturbed / clean PSNR gain: n/a (the model does not beat the identity baseline "
         "on the clean split)"

@@ -21,6 +21,7 @@ from sketchpad.data.augment import pair_generator, perturb_pair
 from sketchpad.data.hints import hint_generator, hint_input, sample_hints
 from sketchpad.data.preview import sketch_with_hints
 from sketchpad.devices import Precision, flush_denormals
+from sketchpad.framing import choose_frame, crop, frame_ink, paste
 from sketchpad.sketch import tensor_to_rgb
 
 
@@ -66,6 +67,31 @@ def generate_batch(
     return out.float().cpu()
 
 
+def generate_framed(
+    generator: nn.Module,
+    sketch: torch.Tensor,
+    precision: Precision,
+    seed: int = 0,
+    hints: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """`generate_batch` with each drawing fitted to the model's frame first
+    (`sketchpad.framing`) and its picture put back where it was drawn, as the app does."""
+    frames = [choose_frame(s[:1]) for s in sketch]
+    x = sketch.clone()
+    h = None if hints is None else hints.clone()
+    for i, frame in enumerate(frames):
+        if frame is not None:
+            x[i, :1] = frame_ink(sketch[i : i + 1, :1], frame)[0]
+            if x.shape[1] > 1:
+                x[i, 1:] = crop(sketch[i : i + 1, 1:], frame)[0]
+            if h is not None:
+                h[i] = crop(hints[i : i + 1], frame)[0]
+    out = generate_batch(generator, x, precision, seed, h)
+    return torch.cat(
+        [o[None] if f is None else paste(o[None], f) for o, f in zip(out, frames, strict=True)]
+    )
+
+
 def prepare_item(
     item: dict[str, Any], index: int, *, hints: int = 0, perturb: bool = False, seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -104,10 +130,12 @@ def evaluate(
     hints: int = 0,
     perturb: bool = False,
     seed: int = 0,
+    frame: bool = False,
 ) -> dict[str, Any]:
     """{"count", "metrics": {l1, psnr, ssim: {mean, median}}, "identity": {...}, "colour":
     {share, count, median_delta_e} (`metrics.colour_fidelity`), "per_item"}. `hints` dabs per
-    item and `perturb`: see `prepare_item`."""
+    item and `perturb`: see `prepare_item`; `frame`: each drawing fitted to the model's frame
+    (`generate_framed`)."""
     was_training = generator.training
     generator.eval()
     n = len(dataset) if limit is None else min(limit, len(dataset))
@@ -124,7 +152,8 @@ def evaluate(
         sketch = torch.stack([p[0] for p in prepared])
         target = metrics.to_unit(torch.stack([p[1] for p in prepared]))
         hint_batch = torch.stack([p[2] for p in prepared]) if hints else None
-        out = metrics.to_unit(generate_batch(generator, sketch, precision, hints=hint_batch))
+        run = generate_framed if frame else generate_batch
+        out = metrics.to_unit(run(generator, sketch, precision, hints=hint_batch))
         for key, vals in _scores(out, target).items():
             model_scores[key].extend(vals)
         delta_e.extend(_delta_e(out, target))

@@ -386,3 +386,20 @@ def test_the_variations_button_is_on_screen_for_a_model_with_noise(make_window, 
         w.open_model(save_tiny_model(tmp_path / "plain.safetensors", plain))
     assert not w.model.takes_noise
     qtbot.waitUntil(lambda: not button.isVisible(), timeout=2_000)  # no variations
+
+
+def test_fit_small_drawings_is_on_by_default_says_so_and_persists(make_window, model_file, qtbot):
+    w = make_window(model=model_file)
+    assert w.fit_action.isChecked() and w.service.fit_to_frame
+    assert w.fit_action in w.menuBar().actions()[3].menu().actions()  # Model ▸
+    draw(w, y=60.0, x0=40.0, x1=120.0, steps=3)  # a small scribble, top left
+    qtbot.waitUntil(lambda: settled(w), timeout=10_000)
+    result = w.last_frame.result
+    assert w.last_frame.job.frame and result.frame is not None and result.frame.zoom > 1.3
+    assert "enlarged" in w.timing_label.text()
+    w.fit_action.setChecked(False)  # painted as drawn, at once
+    qtbot.waitUntil(lambda: settled(w) and not w.last_frame.job.frame, timeout=10_000)
+    assert w.last_frame.result.frame is None and "enlarged" not in w.timing_label.text()
+    w.close()
+    again = make_window(model=model_file)
+    assert not again.fit_action.isChecked() and not again.service.fit_to_frame

@@ -48,6 +48,13 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "and their ratio",
     )
     p.add_argument(
+        "--frame",
+        action="store_true",
+        help="fit each drawing to the model's frame first, as the app does (a small or "
+        "off-centre drawing enlarged and centred, its strokes thinned back, the picture put "
+        "back where it was drawn); every row but --diversity's and --full's",
+    )
+    p.add_argument(
         "--diversity",
         action="store_true",
         help="also measure how different the pictures from 4 noise seeds are: their mean "
@@ -127,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
             f"{args.model} takes no noise, so its pictures from {DIVERSITY_SEEDS} seeds are "
             "identical (diversity 0); --diversity measures a model trained with noise"
         )
+    if args.frame and args.full:
+        raise ConfigError("--frame measures the model's own resolution; leave it out of --full")
     if args.baseline and not args.full:
         raise ConfigError("--baseline goes with --full")
     if args.full:
@@ -137,24 +146,34 @@ def run(args: argparse.Namespace) -> int:
     dataset = open_source(
         args.data, resolution=model.resolution, split=args.split, direction=args.direction
     )
-    report = evaluate(generator, dataset, precision, limit=args.limit, seed=args.seed)
+    framed = {"frame": args.frame}
+    report = evaluate(generator, dataset, precision, limit=args.limit, seed=args.seed, **framed)
     report.update(
         model=str(args.model),
         data=args.data,
         split=dataset.split,
         precision=precision.name,
         seed=args.seed,
+        frame=args.frame,
         gain=gains(report),
     )
     if args.hints is not None:
         rows = [hint_row(0, report)]
         for n in counts[1:]:
-            row = evaluate(generator, dataset, precision, limit=args.limit, hints=n, seed=args.seed)
+            row = evaluate(
+                generator, dataset, precision, limit=args.limit, hints=n, seed=args.seed, **framed
+            )
             rows.append(hint_row(n, row))
         report["hints"] = rows
     if args.perturb:
         perturbed = evaluate(
-            generator, dataset, precision, limit=args.limit, perturb=True, seed=args.seed
+            generator,
+            dataset,
+            precision,
+            limit=args.limit,
+            perturb=True,
+            seed=args.seed,
+            **framed,
         )
         report["perturbed"] = perturbed_summary(report, perturbed)
     if args.diversity:
@@ -171,7 +190,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"{args.model} on {args.data} ({dataset.split}, {precision.name})")
+    fitted = ", drawings fitted to the frame" if args.frame else ""
+    print(f"{args.model} on {args.data} ({dataset.split}, {precision.name}{fitted})")
     print(format_report(report))
     for key, show in (
         ("hints", format_hint_rows),

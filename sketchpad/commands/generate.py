@@ -62,6 +62,12 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="K pictures per sketch from the seeds SEED, SEED+1, ... (a model with noise; "
         f"at most {MAX_VARIATIONS})",
     )
+    p.add_argument(
+        "--as-drawn",
+        action="store_true",
+        help="paint a small drawing at its size; by default, as in the app, a small or "
+        "off-centre drawing is painted enlarged and centred, then put back where it was drawn",
+    )
     p.add_argument("--server", help="generate on a `sketchpad serve` at this ws:// URL")
     p.add_argument("--token", help="the server's token (or --token-file)")
     p.add_argument("--token-file", help="file holding the server's token")
@@ -174,7 +180,14 @@ def run(args: argparse.Namespace) -> int:
         used.add(name)
         targets = _names(out, name, args.variations, single_file)
         for k, target in enumerate(targets):
-            request = Request(i, sketch, seed=args.seed + k, hints=hints, full_sketch=full_sketch)
+            request = Request(
+                i,
+                sketch,
+                seed=args.seed + k,
+                hints=hints,
+                full_sketch=full_sketch,
+                frame=not args.as_drawn,
+            )
             result = engine.run(request)
             told = _tell_fallback(engine.fallback_reason, told)
             Image.fromarray(result.image).save(target)

@@ -135,6 +135,7 @@ class RemoteEngine:
             want_verdicts=request.want_verdicts,
             probe=request.probe,
             hints=hints,
+            frame=request.frame,
         )
         try:
             self._ws.send(message)

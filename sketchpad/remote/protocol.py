@@ -4,7 +4,8 @@ A binary message is a 4-byte big-endian header length, a UTF-8 JSON header, then
 
 - request (client → server): header `{"type": "generate", "id", "inputs": ["ink"] | ["ink",
   "hints"], "size", "encoding": "zlib-u8" | "png", "seed", "verdicts", "probe", "reply": "raw" |
-  "png", "hints": {"size", "encoding": "zlib-rgba" | "png", "bytes"} | absent}`; the payload is
+  "png", "hints": {"size", "encoding": "zlib-rgba" | "png", "bytes"} | absent, "frame": true |
+  false | absent (fit a small drawing to the model's frame)}`; the payload is
   the ink snapshot, either `size`×`size` bytes (0 paper … 255 ink) compressed with zlib, or a
   greyscale PNG (dark lines on white), then, when the inputs list "hints", the colour hints in
   the payload's last `hints.bytes` bytes: `size`×`size` RGBA (alpha ≥ 128 = a hint of that RGB
@@ -59,6 +60,7 @@ class SnapshotRequest:
     probe: tuple[float, float] | None
     reply_png: bool
     hints: np.ndarray | None = None
+    frame: bool = False
 
 
 def pack(header: dict, payload: bytes = b"") -> bytes:
@@ -107,6 +109,7 @@ def encode_request(
     probe: tuple[float, float] | None = None,
     reply_png: bool = False,
     hints: np.ndarray | None = None,
+    frame: bool = False,
 ) -> bytes:
     """`ink`: (R, R) floats in [0, 1], 1 = ink. `hints`: None, or (R, R, 4) uint8 RGBA (alpha
     ≥ `HINT_ALPHA` = a hint of that colour), at the ink's size."""
@@ -123,6 +126,8 @@ def encode_request(
         "probe": list(probe) if probe is not None else None,
         "reply": "png" if reply_png else "raw",
     }
+    if frame:
+        header["frame"] = True
     payload = zlib.compress(raw, 1)
     if hints is not None:
         if hints.shape != (size, size, 4) or hints.dtype != np.uint8:
@@ -165,6 +170,7 @@ def decode_request(header: dict, payload: memoryview, resolution: int) -> Snapsh
     if seed is not None and not 0 <= seed < 2**63:
         raise ProtocolError("'seed' is out of range")
     want_verdicts = bool(_field(header, "verdicts", (bool,), optional=True))
+    frame = bool(_field(header, "frame", (bool,), optional=True))
     probe = header.get("probe")
     if probe is not None:
         if (
@@ -200,6 +206,7 @@ def decode_request(header: dict, payload: memoryview, resolution: int) -> Snapsh
         probe,
         reply == "png",
         hints,
+        frame,
     )
 
 

@@ -303,6 +303,7 @@ class GeneratorServer:
             probe=r.probe,
             seed=r.seed,
             hints=hints,
+            frame=r.frame,
         )
 
     def _count(self, n: int) -> None:

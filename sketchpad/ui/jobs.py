@@ -63,6 +63,8 @@ class Job:
     final: bool = False
     """The sketch at rest or at a stroke's end: stale work in flight is cut short for it, and
     a model with high-resolution levels paints the full picture too (after the preview)."""
+    frame: bool = False
+    """Fit a small drawing to the model's frame (`sketchpad.framing`)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ def job_request(job: Job, engine: EngineLike, full: bool = False) -> Request:
         seed=job.seed,
         hints=hints,
         full_sketch=qimage_to_tensor(job.sketch, side) if full else None,
+        frame=job.frame,
     )
 
 

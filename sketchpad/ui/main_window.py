@@ -32,6 +32,10 @@ from sketchpad.ui.variations import Variations
 from sketchpad.ui.worker import InferenceService
 
 MODEL_FILTER = "Sketchpad models (*.safetensors)"
+FIT_TIP = (
+    "The model learned drawings that fill most of the square: a small or off-centre one is "
+    "painted enlarged and centred, then put back where you drew it"
+)
 NO_MODEL_TEXT = (
     "No model loaded.\n\nModel ▸ Open model… (Ctrl+Shift+O) opens a .safetensors model file "
     "(one made by `sketchpad train`)."
@@ -102,6 +106,12 @@ class MainWindow(LiveGeneration, QMainWindow):
             say=self.show_status,
             error=lambda title, text: self.show_error(title, text),
         )
+        self.service.fit_to_frame = self.settings.fit_to_frame
+        self.fit_action = QAction("&Fit small drawings to the model", self, checkable=True)
+        self.fit_action.setChecked(self.service.fit_to_frame)
+        self.fit_action.setToolTip(FIT_TIP)
+        self.fit_action.setStatusTip(FIT_TIP)
+        self.fit_action.toggled.connect(self.set_fit_to_frame)
         self.model: ModelInfo | None = None
         self.last_frame: Frame | None = None
         self._fallbacks: tuple[str, ...] = ()
@@ -271,6 +281,21 @@ class MainWindow(LiveGeneration, QMainWindow):
             )
             return
         self.open_model(path)
+
+    def set_fit_to_frame(self, on: bool) -> None:
+        """Model ▸ Fit small drawings: the model paints a small drawing enlarged and centred,
+        and the picture is put back where it was drawn (kept for the next start)."""
+        self.service.fit_to_frame = self.settings.fit_to_frame = bool(on)
+        if self.fit_action.isChecked() != bool(on):
+            self.fit_action.setChecked(bool(on))
+        self.show_status(
+            "Small drawings are painted enlarged, then put back"
+            if on
+            else "Drawings are painted as drawn, at their size",
+            4000,
+        )
+        self.generate()
+        self.variations.sketch_changed()
 
     def set_device(self, name: str) -> None:
         """Run the model on `name`. The next start asks for it too once it runs (a device

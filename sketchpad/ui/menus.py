@@ -159,6 +159,8 @@ def window_menus(
             enabled=has_default_model,
         ),
         SEPARATOR,
+        Existing(w.fit_action),
+        SEPARATOR,
         Choices(
             "De&vice",
             DEVICES,

@@ -96,6 +96,15 @@ class AppSettings:
         self.store.setValue("live", bool(on))
 
     @property
+    def fit_to_frame(self) -> bool:
+        """Model ▸ Fit small drawings: on unless turned off."""
+        return self._bool("model/fit_to_frame", True)
+
+    @fit_to_frame.setter
+    def fit_to_frame(self, on: bool) -> None:
+        self.store.setValue("model/fit_to_frame", bool(on))
+
+    @property
     def last_model(self) -> str:
         return self._get("model/last", "", str)
 

@@ -14,6 +14,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
+from sketchpad.framing import describe as describe_frame
+
 if TYPE_CHECKING:
     from sketchpad.ui.jobs import Frame, ModelInfo
 
@@ -114,7 +116,8 @@ class StatusBar(QStatusBar):
             self.device_label.setToolTip("")
 
     def show_frame(self, frame: Frame) -> None:
-        """A picture was shown: its time, the rate of the last ones, a new device fallback."""
+        """A picture was shown: its time, the rate of the last ones, how a small drawing was
+        fitted to the model's frame, a new device fallback."""
         now = time.perf_counter()
         self._shown.append(now)
         recent = [t for t in self._shown if now - t < 2.0]
@@ -123,6 +126,9 @@ class StatusBar(QStatusBar):
             fps = (len(recent) - 1) / (recent[-1] - recent[0])
         else:
             fps = 1000.0 / max(frame.milliseconds, 1e-3)
-        self.timing_label.setText(f"{total:.0f} ms · {fps:.1f} fps")
+        text = f"{total:.0f} ms · {fps:.1f} fps"
+        if frame.result.frame is not None:  # Model ▸ Fit small drawings did something
+            text += f" · {describe_frame(frame.result.frame)}"
+        self.timing_label.setText(text)
         if frame.fallback_reason and frame.fallback_reason != self.device_label.toolTip():
             self.show_device(frame.device_text, frame.fallback_reason)

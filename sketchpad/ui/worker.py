@@ -309,6 +309,9 @@ class InferenceService(QObject):
         self._variations: list[Job] = []
         self._in_flight: Job | None = None
         self._has_model = False
+        self.fit_to_frame = False
+        """Every job from now on fits a small drawing to the model's frame (the window sets
+        it from Model ▸ Fit small drawings)."""
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -330,7 +333,16 @@ class InferenceService(QObject):
         newest.picture = self._next_id
         if final:
             newest.final = self._next_id
-        self._pending = Job(self._next_id, sketch, want_verdicts, probe, seed, hints, final=final)
+        self._pending = Job(
+            self._next_id,
+            sketch,
+            want_verdicts,
+            probe,
+            seed,
+            hints,
+            final=final,
+            frame=self.fit_to_frame,
+        )
         self._dispatch()
         return self._next_id
 
@@ -342,7 +354,16 @@ class InferenceService(QObject):
         jobs = []
         for index, seed in enumerate(seeds):
             self._next_id += 1
-            jobs.append(Job(self._next_id, sketch, seed=seed, hints=hints, variation=index))
+            jobs.append(
+                Job(
+                    self._next_id,
+                    sketch,
+                    seed=seed,
+                    hints=hints,
+                    variation=index,
+                    frame=self.fit_to_frame,
+                )
+            )
         self._variations = list(jobs)
         self._dispatch()
         return list(jobs)
