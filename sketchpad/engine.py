@@ -37,7 +37,16 @@ from sketchpad.devices import (
     resolve_device,
 )
 from sketchpad.errors import DeviceError
-from sketchpad.framing import Frame, choose_frame, crop, frame_ink, paste, paste_weights
+from sketchpad.framing import (
+    Frame,
+    choose_frame,
+    crop,
+    crop_hints,
+    frame_ink,
+    hints_outside,
+    paste,
+    paste_weights,
+)
 from sketchpad.sketch import tensor_to_rgb
 from sketchpad.verdicts import Branch
 
@@ -283,6 +292,7 @@ class Engine:
             fake = self._generator(sketch, noise, hints)  # (B, 3, R, R)
             if any(f is not None for f in frames):
                 fake = torch.cat([_put_back(x[None], f) for x, f in zip(fake, frames, strict=True)])
+                fake = self._to_device(fake, precision)
                 sketch = self._to_device(torch.stack([r.sketch for r in requests]), precision)
             images = [tensor_to_rgb(f) for f in fake]
             timings["generator"] = (time.perf_counter() - start) * 1000.0
@@ -314,12 +324,12 @@ class Engine:
             noise = self._noise(1, request.seed, precision)
             hints = self._hints([framed_hints], precision)
             probe = request.probe
-            if probe is not None and frame is not None:
-                probe = frame.to_frame(*probe)
+            if probe is not None and frame is not None:  # outside the frame: no attention
+                probe = frame.to_frame(*probe) if frame.contains(*probe) else None
             trunk = self._run_trunk(sketch, noise, probe, hints, between)
             fake = trunk.image
             if frame is not None:  # judged and shown as put back on the canvas
-                fake = _put_back(fake, frame)
+                fake = self._to_device(_put_back(fake, frame), precision)
                 sketch = self._to_device(request.sketch[None], precision)
             image = tensor_to_rgb(fake[0])  # waits for the device
             timings["generator"] = (time.perf_counter() - start) * 1000.0
@@ -329,7 +339,7 @@ class Engine:
                 verdicts = self._verdicts(sketch, fake)[0]
                 timings["discriminator"] = (time.perf_counter() - t) * 1000.0
             attention = None
-            if request.probe is not None:
+            if probe is not None:
                 attention = {
                     level: _weights_back(w[0].float().cpu(), frame).numpy().astype(np.float32)
                     for level, w in trunk.attention.items()
@@ -375,7 +385,8 @@ class Engine:
             full_sketch, full_hints = request.full_sketch[None], request.hints
             if frame is not None:
                 full_sketch = frame_ink(full_sketch.float(), frame)
-                full_hints = None if full_hints is None else crop(full_hints[None], frame)[0]
+                if full_hints is not None:
+                    full_hints = crop_hints(full_hints[None], frame)[0]
             sketch = self._to_device(full_sketch, precision)  # (1, 1, R_out, R_out)
             hints = self._hints([full_hints], precision, r)
             fake = self._generator.full(kept[1], sketch, hints, between)
@@ -433,6 +444,8 @@ def _framed(
     frame when `wanted` and the drawing is small (`sketchpad.framing.choose_frame`), else as
     they are."""
     frame = choose_frame(sketch[:1]) if wanted else None
+    if frame is not None and hints is not None and hints_outside(hints, frame):
+        frame = None
     if frame is None:
         return None, sketch, hints
     out = sketch.float().clone()
@@ -440,7 +453,7 @@ def _framed(
     if sketch.shape[0] > 1:
         out[1:] = crop(sketch[None, 1:].float(), frame)[0]
     if hints is not None:
-        hints = crop(hints[None].float(), frame)[0]
+        hints = crop_hints(hints[None].float(), frame)[0]
     return frame, out.to(sketch.dtype), hints
 
 

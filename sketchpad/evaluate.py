@@ -21,7 +21,7 @@ from sketchpad.data.augment import pair_generator, perturb_pair
 from sketchpad.data.hints import hint_generator, hint_input, sample_hints
 from sketchpad.data.preview import sketch_with_hints
 from sketchpad.devices import Precision, flush_denormals
-from sketchpad.framing import choose_frame, crop, frame_ink, paste
+from sketchpad.framing import choose_frame, crop, crop_hints, frame_ink, hints_outside, paste
 from sketchpad.sketch import tensor_to_rgb
 
 
@@ -77,6 +77,11 @@ def generate_framed(
     """`generate_batch` with each drawing fitted to the model's frame first
     (`sketchpad.framing`) and its picture put back where it was drawn, as the app does."""
     frames = [choose_frame(s[:1]) for s in sketch]
+    if hints is not None:  # a drawing with hints outside its frame is painted as drawn
+        frames = [
+            None if f is None or hints_outside(h, f) else f
+            for f, h in zip(frames, hints, strict=True)
+        ]
     x = sketch.clone()
     h = None if hints is None else hints.clone()
     for i, frame in enumerate(frames):
@@ -85,7 +90,7 @@ def generate_framed(
             if x.shape[1] > 1:
                 x[i, 1:] = crop(sketch[i : i + 1, 1:], frame)[0]
             if h is not None:
-                h[i] = crop(hints[i : i + 1], frame)[0]
+                h[i] = crop_hints(hints[i : i + 1], frame)[0]
     out = generate_batch(generator, x, precision, seed, h)
     return torch.cat(
         [o[None] if f is None else paste(o[None], f) for o, f in zip(out, frames, strict=True)]

@@ -38,13 +38,15 @@ MAX_ZOOM = 3.0
 THIN_SHARE = 0.5
 """The share of the width the enlargement added that thinning takes off again. On the
 validation split drawn as people draw, today's model's PSNR gain over the identity baseline was
-0.70× the clean gain without thinning and 1.00, 1.04, 1.01 and 0.99× with shares of 0.25, 0.5,
+0.70× the clean gain without thinning and 1.00, 1.03, 1.01 and 0.99× with shares of 0.25, 0.5,
 0.75 and 1 (and crisper edges after the enlargement made it worse: 0.94 at a share of 1)."""
 FEATHER = 0.06
-"""The outer share of the frame over which a pasted picture fades into the paper, so the
-frame's square never shows (the drawing keeps 0.12 of the frame clear on every side)."""
+"""The outer share of the frame over which a pasted picture fades into the paper, so what a
+model paints at the frame's edge is not cut off sharply (the drawing keeps 0.12 of the frame
+clear on every side)."""
 MAX_THIN = 3.0
-"""The most pixels per side (at the model's resolution) a stroke is thinned."""
+"""The most pixels per side a stroke is thinned, at 128 px (as `Frame.thin`; scaled for
+other resolutions)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,11 @@ class Frame:
     @property
     def zoom(self) -> float:
         return 1.0 / self.side
+
+    def contains(self, y: float, x: float) -> bool:
+        """Whether a point of the canvas (shares) lies in the frame."""
+        half = self.side / 2
+        return abs(y - self.y) <= half and abs(x - self.x) <= half
 
     def to_frame(self, y: float, x: float) -> tuple[float, float]:
         """A point of the canvas (shares) in the frame's shares, clamped to the frame."""
@@ -130,6 +137,26 @@ def crop(x: torch.Tensor, frame: Frame, size: int | None = None) -> torch.Tensor
     return F.grid_sample(
         x.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False
     ).to(x.dtype)
+
+
+def crop_hints(hints: torch.Tensor, frame: Frame) -> torch.Tensor:
+    """Colour-hint channels (B, 4, S, S) (colour × mask, then mask) cut to the frame at their
+    size, the mask kept 0 or 1 as training's (a pixel is hinted when its hinted share is at
+    least half), the colour that of the hinted part."""
+    cut = crop(hints.float(), frame)
+    share = cut[:, 3:]
+    keep = (share >= 0.5).to(cut.dtype)
+    colour = cut[:, :3] / share.clamp_min(1e-6) * keep
+    return torch.cat([colour.clamp(-1.0, 1.0), keep], dim=1).to(hints.dtype)
+
+
+def hints_outside(hints: torch.Tensor, frame: Frame) -> bool:
+    """Whether a (4, S, S) hint snapshot dabs colour outside the frame (a drawing with such
+    hints is painted as drawn: the dab would be lost, a coloured paper cut to a square)."""
+    mask = hints[3] > 0
+    top, bottom, left, right = _covered(frame, mask.shape[-1])
+    inside = mask[top:bottom, left:right].sum()
+    return bool(mask.sum() > inside)
 
 
 def frame_ink(ink: torch.Tensor, frame: Frame, size: int | None = None) -> torch.Tensor:

@@ -91,7 +91,16 @@ def small_sketch(size: int = TINY_R) -> torch.Tensor:
 
 
 def test_the_engine_paints_a_small_drawing_in_its_frame_and_puts_it_back(tmp_path):
-    engine = Engine(load_model(save_tiny_model(tmp_path / "m.safetensors")), "cpu", "fp32")
+    model = load_model(save_tiny_model(tmp_path / "m.safetensors", attention=0.5))
+    engine = Engine(model, "cpu", "fp32")
+    judged = []
+    verdicts = engine._verdicts
+
+    def spy(sketch, fake):
+        judged.append((sketch.clone(), fake.clone()))
+        return verdicts(sketch, fake)
+
+    engine._verdicts = spy
     sketch = small_sketch()
     plain = engine.run(Request(1, sketch, want_verdicts=True, probe=(0.7, 0.3)))
     fitted = engine.run(Request(2, sketch, want_verdicts=True, probe=(0.7, 0.3), frame=True))
@@ -101,11 +110,25 @@ def test_the_engine_paints_a_small_drawing_in_its_frame_and_puts_it_back(tmp_pat
     # above the frame the canvas is white paper: the picture went back where the ink is
     top = round((fitted.frame.y - fitted.frame.side / 2) * TINY_R) - 1
     assert (fitted.image[:top] == 255).all()
-    # the verdicts judge the picture as shown, on the same maps; the attention is mapped back
+    # the verdicts judge the drawing as drawn and the picture as shown, on the same maps
     assert [v[1].shape for v in fitted.verdicts] == [v[1].shape for v in plain.verdicts]
+    seen_sketch, seen_picture = judged[-1]
+    assert torch.equal(seen_sketch[0], sketch)
+    assert (
+        np.abs(((seen_picture[0].permute(1, 2, 0) + 1) * 127.5).round() - fitted.image).max() <= 1
+    )
+    # the attention is mapped back onto the canvas: nothing outside the frame
+    assert fitted.attention and set(fitted.attention) == set(plain.attention)
     for level, w in fitted.attention.items():
         assert w.shape == plain.attention[level].shape
         assert w.sum() == pytest.approx(1.0, abs=1e-4)
+        top, bottom, left, right = framing._covered(fitted.frame, w.shape[-1])
+        assert w[:top].sum() == w[bottom:].sum() == w[:, right:].sum() == 0
+        assert w[:, :left].sum() == 0
+        assert w[top:bottom, left:right].sum() == pytest.approx(1.0, abs=1e-4)
+    # a probe outside the frame has no attention to show (it would be the frame edge's)
+    outside = engine.run(Request(7, sketch, probe=(0.05, 0.95), frame=True))
+    assert outside.frame is not None and outside.attention is None
     # a batch paints each request as alone
     both = engine.run_batch([Request(3, sketch, frame=True), Request(4, sketch)])
     assert np.abs(both[0].image.astype(int) - fitted.image.astype(int)).max() <= 1
@@ -135,13 +158,39 @@ def test_hints_are_cut_to_the_frame(hinted_model):
     assert ys.numel() > 0  # the dab survived the crop, enlarged, near the frame's middle
     assert abs(ys.float().mean().item() / TINY_R - 0.5) < 0.1
     assert abs(xs.float().mean().item() / TINY_R - 0.5) < 0.1
+    # hints at the model's own size (as the app sends them): the mask stays 0 or 1, as in
+    # training, and the colour is the dab's
+    small = torch.zeros(4, TINY_R, TINY_R)
+    small[0, 21:24, 8:11], small[1:3, 21:24, 8:11], small[3, 21:24, 8:11] = 1, -1, 1
+    engine.run(Request(2, sketch, seed=0, hints=small, frame=True))
+    got = seen[-1][0]
+    assert set(got[3].unique().tolist()) == {0.0, 1.0} and got[3].sum() > 9
+    hinted = got[3] > 0
+    assert torch.allclose(got[0][hinted], torch.ones(1)) and (got[1][hinted] == -1).all()
+    # a dab outside the drawing's frame (coloured paper, say): painted as drawn
+    small[3, 2:4, 28:30], small[:3, 2:4, 28:30] = 1, 0.5
+    assert engine.run(Request(3, sketch, seed=0, hints=small, frame=True)).frame is None
 
 
 def test_the_full_picture_of_a_fitted_drawing_is_put_back_at_its_size(tmp_path):
     config = GeneratorConfig(**{**TINY_G.__dict__, "highres_widths": (4,)})  # 32 -> 64 px
     engine = Engine(load_model(save_tiny_model(tmp_path / "h.safetensors", config)), "cpu")
     request = Request(1, small_sketch(), full_sketch=small_sketch(64), frame=True)
+    painted = []
+    full = engine._generator.full
+
+    def spy(trunk, sketch, hints, between):
+        painted.append(sketch.clone())
+        return full(trunk, sketch, hints, between)
+
+    engine._generator.full = spy
     result = engine.run(request)
+    # the levels saw the full sketch fitted as the preview's: enlarged, centred
+    top, bottom, left, right = framing.ink_box(painted[-1][0])
+    assert (top + bottom + 1) / 128 == pytest.approx(0.5, abs=0.04)
+    assert (left + right + 1) / 128 == pytest.approx(0.5, abs=0.04)
+    drawn_top, drawn_bottom, _, _ = framing.ink_box(small_sketch(64))
+    assert bottom - top > 1.5 * (drawn_bottom - drawn_top)  # (thinned: a little under zoom×)
     assert result.full and result.image.shape == (64, 64, 3) and result.frame is not None
     top = round((result.frame.y - result.frame.side / 2) * 64) - 2
     assert (result.image[:top] == 255).all()
@@ -149,7 +198,7 @@ def test_the_full_picture_of_a_fitted_drawing_is_put_back_at_its_size(tmp_path):
     assert np.abs(again.image.astype(int) - result.image.astype(int)).max() <= 1
 
 
-def test_the_wire_carries_the_request_to_fit():
+def test_the_wire_carries_the_request_to_fit_and_the_frame_back():
     ink = np.zeros((8, 8), np.float32)
     header, payload = protocol.unpack(protocol.encode_request(1, ink, frame=True))
     assert protocol.decode_request(header, payload, 8).frame is True
@@ -157,6 +206,14 @@ def test_the_wire_carries_the_request_to_fit():
     assert "frame" not in header and protocol.decode_request(header, payload, 8).frame is False
     with pytest.raises(protocol.ProtocolError, match="'frame' must be bool"):
         protocol.decode_request({**header, "frame": "yes"}, payload, 8)
+    picture = np.zeros((8, 8, 3), np.uint8)
+    message = protocol.encode_result(1, picture, None, None, {}, 1, frame=(0.3, 0.7, 0.5, 1.0))
+    assert protocol.decode_result(*protocol.unpack(message)).frame == (0.3, 0.7, 0.5, 1.0)
+    header, payload = protocol.unpack(protocol.encode_result(1, picture, None, None, {}, 1))
+    assert "frame" not in header and protocol.decode_result(header, payload).frame is None
+    for bad, why in (("big", "must be"), ([0.5, 0.5, 2.0, 0.0], "out of range"), ([1, 2], "must")):
+        with pytest.raises(protocol.ProtocolError, match=why):
+            protocol.decode_result({**header, "frame": bad}, payload)
 
 
 def test_eval_frame_and_generate_fit_small_drawings(tmp_path, capsys, data):
@@ -176,6 +233,10 @@ def test_eval_frame_and_generate_fit_small_drawings(tmp_path, capsys, data):
     assert main([*args, "--frame", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["frame"] is True and "perturbed" in report
+    assert main([*args, "--json"]) == 0
+    as_drawn = json.loads(capsys.readouterr().out)
+    # the perturbed drawings are small: fitting them changes what the model paints
+    assert report["perturbed"]["metrics"] != as_drawn["perturbed"]["metrics"]
     assert main([*args, "--frame", "--full"]) == 2
     assert "--frame" in capsys.readouterr().err
     # generate fits by default, as the app does, and paints as drawn with --as-drawn
@@ -201,6 +262,12 @@ def test_a_remote_generator_fits_as_the_local_engine_does(served):
             want = local.run(Request(1, small_sketch(), seed=3, frame=frame))
             got = remote.run(Request(1, small_sketch(), seed=3, frame=frame))
             assert np.abs(want.image.astype(int) - got.image.astype(int)).max() <= 1
+            # the reply says how it was painted (from the ink as sent: 8 bits a pixel)
+            assert (got.frame is None) == (want.frame is None) == (not frame)
+            if frame:
+                g, w = got.frame, want.frame
+                assert (g.y, g.x, g.side) == pytest.approx((w.y, w.x, w.side), abs=0.02)
+                assert g.thin == pytest.approx(w.thin, abs=0.05)
         fitted = local.run(Request(2, small_sketch(), seed=3, frame=True)).image
         assert not np.array_equal(fitted, local.run(Request(2, small_sketch(), seed=3)).image)
     finally:

@@ -18,6 +18,7 @@ from models.receptive_field import ReceptiveField
 from sketchpad.data.hints import fit_hints, rgba_from_hints
 from sketchpad.engine import Request, Result
 from sketchpad.errors import ConnectionLost, RemoteError
+from sketchpad.framing import Frame
 from sketchpad.remote import protocol
 from sketchpad.remote.protocol import ProtocolError
 from sketchpad.verdicts import Branch
@@ -167,7 +168,10 @@ class RemoteEngine:
         self.last_batch_size = out.batch_size
         timings = dict(out.timings)
         timings["round_trip"] = self.round_trip_ms
-        return Result(request.request_id, out.image, out.verdicts, out.attention, timings)
+        frame = None if out.frame is None else Frame(*out.frame)
+        return Result(
+            request.request_id, out.image, out.verdicts, out.attention, timings, frame=frame
+        )
 
     def set_device(self, name: str) -> str | None:
         return f"the server at {self.host} chooses its own device ({self.device_text})"

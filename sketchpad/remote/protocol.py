@@ -13,7 +13,8 @@ A binary message is a 4-byte big-endian header length, a UTF-8 JSON header, then
   older client) is answered as before; a model without hint inputs ignores them.
 - result (server → client): header `{"type": "result", "id", "size", "encoding": "zlib-rgb" |
   "png", "image_bytes", "verdicts": [[label, h, w], ...] | null, "attention": [[level, h, w],
-  ...] | null, "timings", "batch_size"}`; the payload is the picture (`size`×`size`×3 bytes
+  ...] | null, "timings", "batch_size", "frame": [y, x, side, thin] | absent (the frame a small
+  drawing was painted in)}`; the payload is the picture (`size`×`size`×3 bytes
   compressed with zlib, or a PNG), then each map as little-endian float32, in header order.
 
 Text messages carry JSON alone: the server's `hello` (model, its `inputs` such as ["ink",
@@ -272,6 +273,8 @@ class RemoteResult:
     attention: dict[int, np.ndarray] | None
     timings: dict[str, float]
     batch_size: int
+    frame: tuple[float, float, float, float] | None = None
+    """(y, x, side, thin) of the frame a small drawing was painted in, or None."""
 
 
 def encode_result(
@@ -282,6 +285,7 @@ def encode_result(
     timings: dict[str, float],
     batch_size: int,
     png: bool = False,
+    frame: tuple[float, float, float, float] | None = None,
 ) -> bytes:
     if png:
         from PIL import Image
@@ -315,6 +319,8 @@ def encode_result(
         "timings": {k: round(float(v), 3) for k, v in timings.items()},
         "batch_size": batch_size,
     }
+    if frame is not None:
+        header["frame"] = [float(v) for v in frame]
     return pack(header, picture + b"".join(maps))
 
 
@@ -356,6 +362,7 @@ def decode_result(header: dict, payload: memoryview) -> RemoteResult:
     if header.get("attention") is not None:
         attention = {int(level): take(h, w) for level, h, w in header["attention"]}
     timings = header.get("timings") or {}
+    frame = _result_frame(header.get("frame"))
     return RemoteResult(
         _field(header, "id", (int,)),
         image.copy(),
@@ -363,4 +370,22 @@ def decode_result(header: dict, payload: memoryview) -> RemoteResult:
         attention,
         {str(k): float(v) for k, v in timings.items() if isinstance(v, (int, float))},
         int(header.get("batch_size") or 1),
+        frame,
     )
+
+
+def _result_frame(value) -> tuple[float, float, float, float] | None:
+    """A result's "frame": absent, null, or [y, x, side, thin] with y, x in [0, 1], side in
+    (0, 1] and thin in [0, 16]."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or len(value) != 4
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    ):
+        raise ProtocolError("result 'frame' must be [y, x, side, thin]")
+    y, x, side, thin = (float(v) for v in value)
+    if not (0.0 <= y <= 1.0 and 0.0 <= x <= 1.0 and 0.0 < side <= 1.0 and 0.0 <= thin <= 16.0):
+        raise ProtocolError("result 'frame' is out of range")
+    return y, x, side, thin

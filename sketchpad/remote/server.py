@@ -349,6 +349,9 @@ def _encode(result: Result, batch_size: int, png: bool) -> bytes:
         result.timings,
         batch_size,
         png=png,
+        frame=None
+        if result.frame is None
+        else (result.frame.y, result.frame.x, result.frame.side, result.frame.thin),
     )
 
 

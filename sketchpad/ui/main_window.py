@@ -283,11 +283,10 @@ class MainWindow(LiveGeneration, QMainWindow):
         self.open_model(path)
 
     def set_fit_to_frame(self, on: bool) -> None:
-        """Model ▸ Fit small drawings: the model paints a small drawing enlarged and centred,
-        and the picture is put back where it was drawn (kept for the next start)."""
+        """Model ▸ Fit small drawings toggled (`fit_action.setChecked` is the way to call it):
+        the model paints a small drawing enlarged and centred, and the picture is put back
+        where it was drawn (kept for the next start)."""
         self.service.fit_to_frame = self.settings.fit_to_frame = bool(on)
-        if self.fit_action.isChecked() != bool(on):
-            self.fit_action.setChecked(bool(on))
         self.show_status(
             "Small drawings are painted enlarged, then put back"
             if on
