@@ -7,9 +7,10 @@ and how much to thin the enlarged strokes (enlarging fattens them): by half of w
 enlargement added beyond the width they were drawn at, or the data's where that is wider.
 `crop` cuts that square out of an ink or hint snapshot at any resolution; `paste` puts the
 painted square back on white paper at its place, so the picture lands where the person drew
-it. A drawing as large as the data's (its box at least 1 / `MIN_ZOOM` of `TARGET_SIDE`) is left
-as drawn (the frame is None): the model knows large drawings off the middle, and moving one
-costs more than it gives.
+it (from 1.3× to 1.6× the enlargement and the move grow gradually, so a drawing growing past
+the threshold does not jump). A drawing as large as the data's (its box at least 1 / `MIN_ZOOM`
+of `TARGET_SIDE`) is left as drawn (the frame is None): the model knows large drawings off the
+middle, and moving one costs more than it gives.
 
 The numbers are measured on the OpenMoji training split at 128 px (ink above 0.25): the ink
 box's longer side is 0.63-0.89 of the frame (5th-95th percentile, median 0.76), its centre
@@ -30,6 +31,10 @@ TARGET_SIDE = 0.76
 """The longer side of a training drawing's ink box, as a share of the frame (median)."""
 TARGET_WIDTH = 3.43 / 128
 """A training drawing's stroke width (median), as a share of the frame."""
+FULL_ZOOM = 1.6
+"""From `MIN_ZOOM` to this, the enlargement and the move to the middle grow gradually to the
+full amount, so that a drawing growing stroke by stroke past the threshold does not jump
+between two ways of painting it."""
 MIN_ZOOM = 1.3
 """A drawing that would be enlarged less than this (its box above 0.58 of the canvas, as
 nearly all the data's are) is left at its size."""
@@ -111,8 +116,11 @@ def choose_frame(ink: torch.Tensor) -> Frame | None:
     longer = max(bottom - top, right - left) + 1
     zoom = min(MAX_ZOOM, TARGET_SIDE * size / longer)
     y, x = (top + bottom + 1) / (2 * size), (left + right + 1) / (2 * size)
-    if zoom < MIN_ZOOM:  # as large as the data's: left where it is (the model knows
+    if zoom <= MIN_ZOOM:  # as large as the data's: left where it is (the model knows
         return None  # large drawings off the middle; moving one costs more than it gives)
+    share = min(1.0, (zoom - MIN_ZOOM) / (FULL_ZOOM - MIN_ZOOM))
+    zoom = 1.0 + (zoom - 1.0) * share
+    y, x = 0.5 + (y - 0.5) * share, 0.5 + (x - 0.5) * share
     drawn = stroke_width(ink) * 128 / size  # at 128 px
     extra = THIN_SHARE * (zoom * drawn - max(TARGET_WIDTH * 128, drawn)) / 2
     thin = min(MAX_THIN, extra) if extra > 0.25 else 0.0
@@ -254,12 +262,13 @@ def paste_weights(weights: torch.Tensor, frame: Frame) -> torch.Tensor:
 
 
 def describe(frame: Frame | None) -> str:
-    """A few words for a status line: "enlarged 2.1×, strokes thinned" or "as drawn"."""
+    """A few words for a status line: "small drawing enlarged 2.1×, strokes thinned" or
+    "as drawn"."""
     if frame is None:
         return "as drawn"
     parts = []
     if frame.side != 1.0:
-        parts.append(f"enlarged {frame.zoom:.1f}×")
+        parts.append(f"small drawing enlarged {frame.zoom:.1f}×")
     elif _moves(frame):
         parts.append("centred")
     if frame.thin > 0:

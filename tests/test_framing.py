@@ -272,3 +272,16 @@ def test_a_remote_generator_fits_as_the_local_engine_does(served):
         assert not np.array_equal(fitted, local.run(Request(2, small_sketch(), seed=3)).image)
     finally:
         remote.close()
+
+
+def test_a_drawing_growing_past_the_threshold_does_not_jump():
+    """Rings from 0.2 to 0.3 of the canvas in radius, off-centre: the enlargement and the
+    frame's centre change by small steps, down to as drawn."""
+    last = None
+    for i in range(41):
+        frame = framing.choose_frame(ring(128, (0.4, 0.6), 0.2 + 0.0025 * i, 3.4))
+        now = (1.0, 0.5, 0.5) if frame is None else (frame.zoom, frame.y, frame.x)
+        if last is not None:
+            assert abs(now[0] - last[0]) < 0.08 and abs(now[1] - last[1]) < 0.02, (i, now, last)
+        last = now
+    assert last == (1.0, 0.5, 0.5)  # the largest is painted as drawn

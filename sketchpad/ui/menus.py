@@ -212,6 +212,7 @@ def build_menu_bar(bar: QMenuBar, menus: Sequence[Menu], owner: QObject) -> None
     row's `keep` attribute."""
     for spec in menus:
         menu = bar.addMenu(spec.title)
+        menu.setToolTipsVisible(True)  # an action's tooltip says what it does or why it is off
         for row in spec.rows:
             _add_row(menu, row, owner)
 
