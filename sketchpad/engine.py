@@ -37,16 +37,7 @@ from sketchpad.devices import (
     resolve_device,
 )
 from sketchpad.errors import DeviceError
-from sketchpad.framing import (
-    Frame,
-    choose_frame,
-    crop,
-    crop_hints,
-    frame_ink,
-    hints_outside,
-    paste,
-    paste_weights,
-)
+from sketchpad.framing import Frame, crop_hints, fit, frame_ink, paste, paste_weights
 from sketchpad.sketch import tensor_to_rgb
 from sketchpad.verdicts import Branch
 
@@ -282,7 +273,9 @@ class Engine:
         start = time.perf_counter()
         timings: dict[str, float] = {}
         with torch.inference_mode():
-            framed = [_framed(r.sketch, r.hints, r.frame) for r in requests]
+            framed = [
+                fit(r.sketch, r.hints) if r.frame else (None, r.sketch, r.hints) for r in requests
+            ]
             frames = [f[0] for f in framed]
             sketch = self._to_device(torch.stack([f[1] for f in framed]), precision)
             noise = None
@@ -291,7 +284,12 @@ class Engine:
             hints = self._hints([f[2] for f in framed], precision)
             fake = self._generator(sketch, noise, hints)  # (B, 3, R, R)
             if any(f is not None for f in frames):
-                fake = torch.cat([_put_back(x[None], f) for x, f in zip(fake, frames, strict=True)])
+                fake = torch.cat(
+                    [
+                        x[None] if f is None else paste(x[None], f)
+                        for x, f in zip(fake, frames, strict=True)
+                    ]
+                )
                 fake = self._to_device(fake, precision)
                 sketch = self._to_device(torch.stack([r.sketch for r in requests]), precision)
             images = [tensor_to_rgb(f) for f in fake]
@@ -317,8 +315,10 @@ class Engine:
         start = time.perf_counter()
         timings: dict[str, float] = {}
         with torch.inference_mode():
-            frame, framed_sketch, framed_hints = _framed(
-                request.sketch, request.hints, request.frame
+            frame, framed_sketch, framed_hints = (
+                fit(request.sketch, request.hints)
+                if request.frame
+                else (None, request.sketch, request.hints)
             )
             sketch = self._to_device(framed_sketch[None], precision)  # (1, 1, R, R)
             noise = self._noise(1, request.seed, precision)
@@ -329,7 +329,7 @@ class Engine:
             trunk = self._run_trunk(sketch, noise, probe, hints, between)
             fake = trunk.image
             if frame is not None:  # judged and shown as put back on the canvas
-                fake = self._to_device(_put_back(fake, frame), precision)
+                fake = self._to_device(paste(fake, frame), precision)
                 sketch = self._to_device(request.sketch[None], precision)
             image = tensor_to_rgb(fake[0])  # waits for the device
             timings["generator"] = (time.perf_counter() - start) * 1000.0
@@ -391,7 +391,7 @@ class Engine:
             hints = self._hints([full_hints], precision, r)
             fake = self._generator.full(kept[1], sketch, hints, between)
             if frame is not None:
-                fake = _put_back(fake, frame)
+                fake = paste(fake, frame)
             image = tensor_to_rgb(fake[0])
         ms = (time.perf_counter() - start) * 1000.0
         timings = {"highres": ms, "total": ms}
@@ -435,34 +435,6 @@ class Engine:
         shape = self.model.generator.noise_shape(batch)
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         return self._to_device(torch.randn(shape, generator=gen), precision)
-
-
-def _framed(
-    sketch: torch.Tensor, hints: torch.Tensor | None, wanted: bool
-) -> tuple[Frame | None, torch.Tensor, torch.Tensor | None]:
-    """(frame, sketch, hints) as the model should see a request's snapshots: fitted to the
-    frame when `wanted` and the drawing is small (`sketchpad.framing.choose_frame`), else as
-    they are."""
-    frame = choose_frame(sketch[:1]) if wanted else None
-    if frame is not None and hints is not None and hints_outside(hints, frame):
-        frame = None
-    if frame is None:
-        return None, sketch, hints
-    out = sketch.float().clone()
-    out[:1] = frame_ink(sketch[None, :1].float(), frame)[0]
-    if sketch.shape[0] > 1:
-        out[1:] = crop(sketch[None, 1:].float(), frame)[0]
-    if hints is not None:
-        hints = crop_hints(hints[None].float(), frame)[0]
-    return frame, out.to(sketch.dtype), hints
-
-
-def _put_back(fake: torch.Tensor, frame: Frame | None) -> torch.Tensor:
-    """Pictures (B, 3, R, R) painted in `frame` put back on white paper where the drawing is
-    (in their own dtype and device)."""
-    if frame is None:
-        return fake
-    return paste(fake.float(), frame).to(fake.dtype)
 
 
 def _weights_back(weights: torch.Tensor, frame: Frame | None) -> torch.Tensor:

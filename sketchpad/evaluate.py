@@ -21,7 +21,7 @@ from sketchpad.data.augment import pair_generator, perturb_pair
 from sketchpad.data.hints import hint_generator, hint_input, sample_hints
 from sketchpad.data.preview import sketch_with_hints
 from sketchpad.devices import Precision, flush_denormals
-from sketchpad.framing import choose_frame, crop, crop_hints, frame_ink, hints_outside, paste
+from sketchpad.framing import fit, paste
 from sketchpad.sketch import tensor_to_rgb
 
 
@@ -76,21 +76,10 @@ def generate_framed(
 ) -> torch.Tensor:
     """`generate_batch` with each drawing fitted to the model's frame first
     (`sketchpad.framing`) and its picture put back where it was drawn, as the app does."""
-    frames = [choose_frame(s[:1]) for s in sketch]
-    if hints is not None:  # a drawing with hints outside its frame is painted as drawn
-        frames = [
-            None if f is None or hints_outside(h, f) else f
-            for f, h in zip(frames, hints, strict=True)
-        ]
-    x = sketch.clone()
-    h = None if hints is None else hints.clone()
-    for i, frame in enumerate(frames):
-        if frame is not None:
-            x[i, :1] = frame_ink(sketch[i : i + 1, :1], frame)[0]
-            if x.shape[1] > 1:
-                x[i, 1:] = crop(sketch[i : i + 1, 1:], frame)[0]
-            if h is not None:
-                h[i] = crop_hints(hints[i : i + 1], frame)[0]
+    fitted = [fit(s, None if hints is None else hints[i]) for i, s in enumerate(sketch)]
+    frames = [f[0] for f in fitted]
+    x = torch.stack([f[1] for f in fitted])
+    h = None if hints is None else torch.stack([f[2] for f in fitted])
     out = generate_batch(generator, x, precision, seed, h)
     return torch.cat(
         [o[None] if f is None else paste(o[None], f) for o, f in zip(out, frames, strict=True)]

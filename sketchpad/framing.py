@@ -167,6 +167,26 @@ def hints_outside(hints: torch.Tensor, frame: Frame) -> bool:
     return bool(mask.sum() > inside)
 
 
+def fit(
+    sketch: torch.Tensor, hints: torch.Tensor | None = None
+) -> tuple[Frame | None, torch.Tensor, torch.Tensor | None]:
+    """(frame, sketch, hints): a (C, R, R) sketch snapshot (ink first) and its (4, H, W) hints
+    as the model should see them, fitted to the frame when the drawing is small (and no hint
+    lies outside the frame), else as they are with frame None."""
+    frame = choose_frame(sketch[:1])
+    if frame is not None and hints is not None and hints_outside(hints, frame):
+        frame = None
+    if frame is None:
+        return None, sketch, hints
+    out = sketch.float().clone()
+    out[:1] = frame_ink(sketch[None, :1].float(), frame)[0]
+    if sketch.shape[0] > 1:
+        out[1:] = crop(sketch[None, 1:].float(), frame)[0]
+    if hints is not None:
+        hints = crop_hints(hints[None].float(), frame)[0]
+    return frame, out.to(sketch.dtype), hints
+
+
 def frame_ink(ink: torch.Tensor, frame: Frame, size: int | None = None) -> torch.Tensor:
     """The ink (B, 1, S, S) as the model should see it: cropped to the frame at `size` and its
     strokes thinned by `frame.thin`."""
@@ -269,8 +289,6 @@ def describe(frame: Frame | None) -> str:
     parts = []
     if frame.side != 1.0:
         parts.append(f"small drawing enlarged {frame.zoom:.1f}×")
-    elif _moves(frame):
-        parts.append("centred")
     if frame.thin > 0:
         parts.append("strokes thinned")
     return ", ".join(parts) if parts else "as drawn"
@@ -280,8 +298,11 @@ __all__ = [
     "Frame",
     "choose_frame",
     "crop",
+    "crop_hints",
     "describe",
+    "fit",
     "frame_ink",
+    "hints_outside",
     "ink_box",
     "paste",
     "paste_weights",
