@@ -42,9 +42,13 @@ def user_data_dir() -> Path:
     return path
 
 
+CONFIG_DIR_VARIABLE = "SKETCHPAD_CONFIG_DIR"
+
+
 def user_config_dir() -> Path:
-    """The user's config folder (the server's token); `SKETCHPAD_CONFIG_DIR` overrides it."""
-    override = os.environ.get("SKETCHPAD_CONFIG_DIR")
+    """The user's config folder (the server's token; the app's settings when overridden);
+    `SKETCHPAD_CONFIG_DIR` overrides it (tests, portable installs)."""
+    override = os.environ.get(CONFIG_DIR_VARIABLE)
     path = (
         Path(override)
         if override

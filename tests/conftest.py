@@ -1,4 +1,7 @@
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -8,6 +11,18 @@ from models import DiscriminatorConfig, GeneratorConfig, build_discriminator, bu
 from sketchpad.checkpoint import save_model
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# The user's own folders are never touched: settings, autosaves, cache and token go to a
+# folder of this test session (a test that needs its own sets them again with monkeypatch;
+# apps launched as subprocesses inherit them).
+_USER_DIRS = tempfile.mkdtemp(prefix="sketchpad-tests-")
+for _variable, _name in (
+    ("SKETCHPAD_CONFIG_DIR", "config"),
+    ("SKETCHPAD_DATA_DIR", "data"),
+    ("SKETCHPAD_CACHE_DIR", "cache"),
+):
+    os.environ[_variable] = os.path.join(_USER_DIRS, _name)
+atexit.register(shutil.rmtree, _USER_DIRS, ignore_errors=True)
 
 # The tiny networks the tests share: 32 px, a few channels, built in milliseconds.
 TINY_R = 32

@@ -115,7 +115,10 @@ def test_the_engine_paints_a_small_drawing_in_its_frame_and_puts_it_back(tmp_pat
     seen_sketch, seen_picture = judged[-1]
     assert torch.equal(seen_sketch[0], sketch)
     assert (
-        np.abs(((seen_picture[0].permute(1, 2, 0) + 1) * 127.5).round() - fitted.image).max() <= 1
+        np.abs(
+            ((seen_picture[0].permute(1, 2, 0) + 1) * 127.5).round().numpy() - fitted.image
+        ).max()
+        <= 1
     )
     # the attention is mapped back onto the canvas: nothing outside the frame
     assert fitted.attention and set(fitted.attention) == set(plain.attention)

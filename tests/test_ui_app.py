@@ -21,6 +21,7 @@ def _app_env(tmp_path: Path) -> dict[str, str]:
         **os.environ,
         "QT_QPA_PLATFORM": "offscreen",
         "SKETCHPAD_DATA_DIR": str(tmp_path / "data"),
+        "SKETCHPAD_CONFIG_DIR": str(tmp_path / "config"),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "HOME": str(tmp_path),
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
@@ -129,3 +130,18 @@ def test_a_bad_model_on_the_command_line_falls_back_to_the_default(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "first picture shown" in done.stdout
     assert "is a folder" in done.stderr and "Using default instead" in done.stderr
+
+
+def test_a_config_folder_override_holds_the_settings_too(tmp_path, monkeypatch):
+    """`SKETCHPAD_CONFIG_DIR` (fresh folders for a benchmark's launches, a portable install)
+    moves the settings as well: a model loaded there is not remembered in the user's own."""
+    from sketchpad.ui.settings import AppSettings
+
+    monkeypatch.setenv("SKETCHPAD_CONFIG_DIR", str(tmp_path / "config"))
+    settings = AppSettings()
+    settings.store.setValue("model/last", "elsewhere.safetensors")
+    settings.store.sync()
+    assert Path(settings.store.fileName()) == tmp_path / "config" / "settings.ini"
+    assert "elsewhere.safetensors" in (tmp_path / "config" / "settings.ini").read_text()
+    monkeypatch.delenv("SKETCHPAD_CONFIG_DIR")
+    assert Path(AppSettings().store.fileName()).parent != tmp_path / "config"

@@ -1,13 +1,18 @@
 """The app's persistent settings (QSettings "Sketchpad"/"Sketchpad"), with types and defaults.
 
-Tests pass their own QSettings (an INI file in a temporary folder) so that they never touch
-the user's settings."""
+Where `SKETCHPAD_CONFIG_DIR` names a config folder (a portable install, a benchmark that
+launches the app with fresh folders), the settings live there too, in `settings.ini`, like the
+server's token. Tests pass their own QSettings (an INI file in a temporary folder) so that they
+never touch the user's settings."""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings
+
+from sketchpad.paths import CONFIG_DIR_VARIABLE, user_config_dir
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMainWindow
@@ -18,9 +23,17 @@ ORGANISATION = APPLICATION = "Sketchpad"
 MAX_RECENT = 8
 
 
+def default_store() -> QSettings:
+    """The user's settings: the platform's place for them, or `settings.ini` in the folder
+    `SKETCHPAD_CONFIG_DIR` names."""
+    if os.environ.get(CONFIG_DIR_VARIABLE):
+        return QSettings(str(user_config_dir() / "settings.ini"), QSettings.Format.IniFormat)
+    return QSettings(ORGANISATION, APPLICATION)
+
+
 class AppSettings:
     def __init__(self, store: QSettings | None = None) -> None:
-        self.store = store if store is not None else QSettings(ORGANISATION, APPLICATION)
+        self.store = store if store is not None else default_store()
 
     def _get(self, key: str, default, kind):
         value = self.store.value(key, default)
