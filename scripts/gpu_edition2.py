@@ -4,7 +4,8 @@ that the machine needs neither Qt nor the OpenMoji package, only torch, numpy, p
 safetensors. Each row: STEPS steps of its config (assets/default/recipe.json for the default,
 assets/default/ablation/*.json for the others) with colour hints (and noise, for the MRU rows)
 and the robustness augmentation, then the polish (assets/default/edition2/polish.json, hints
-given), then `sketchpad recalibrate`, then `sketchpad eval --json` on the test split.
+given), then `sketchpad recalibrate`, then `sketchpad eval --json` on the test split (with
+small drawings fitted to the frame, as the app draws them by default).
 
     python3 scripts/gpu_edition2.py --pack openmoji-128.npz --out OUT --steps 20000 \
         --polish-steps 2000 --minutes 8
@@ -67,7 +68,7 @@ def run_row(name: str, config: str, noise: bool, args: argparse.Namespace) -> di
     evaluate = [
         sys.executable, "-m", "sketchpad", "eval", "--model", str(model), "--data",
         f"pack:{args.pack}", "--split", "test", "--device", args.device, "--hints", "4,16",
-        "--perturb", "--json",
+        "--perturb", "--frame", "--json",
     ]  # fmt: skip
     if noise:
         evaluate.append("--diversity")
