@@ -147,7 +147,7 @@ def evaluate(
         target = metrics.to_unit(torch.stack([p[1] for p in prepared]))
         hint_batch = torch.stack([p[2] for p in prepared]) if hints else None
         run = generate_framed if frame else generate_batch
-        out = metrics.to_unit(run(generator, sketch, precision, hints=hint_batch))
+        out = metrics.to_unit(run(generator, sketch, precision, seed, hints=hint_batch))
         for key, vals in _scores(out, target).items():
             model_scores[key].extend(vals)
         delta_e.extend(_delta_e(out, target))

@@ -142,6 +142,22 @@ def test_eval_hints_reports_a_row_per_count(hinted_model, data, capsys):
     )
 
 
+@pytest.mark.parametrize("frame", [[], ["--frame"]])
+def test_the_seed_picks_the_noise_of_the_pictures_scored(hinted_model, data, capsys, frame):
+    """Without hints or perturbation only the noise differs between two seeds: each seed
+    scores its own pictures, and one seed always the same ones."""
+
+    def scores(seed: int) -> list[float]:
+        report = evaluate_json(
+            "--model", hinted_model, "--data", data, "--seed", str(seed), *frame, capsys=capsys
+        )
+        return [item["l1"] for item in report["per_item"]]
+
+    first = scores(0)
+    assert scores(0) == first
+    assert scores(1) != first
+
+
 def test_eval_perturb_reports_both_gains_and_their_ratio(hinted_model, data, capsys):
     report = evaluate_json("--model", hinted_model, "--data", data, "--perturb", capsys=capsys)
     p = report["perturbed"]
