@@ -42,13 +42,10 @@ def user_data_dir() -> Path:
     return path
 
 
-CONFIG_DIR_VARIABLE = "SKETCHPAD_CONFIG_DIR"
-
-
 def user_config_dir() -> Path:
     """The user's config folder (the server's token; the app's settings when overridden);
     `SKETCHPAD_CONFIG_DIR` overrides it (tests, portable installs)."""
-    override = os.environ.get(CONFIG_DIR_VARIABLE)
+    override = os.environ.get("SKETCHPAD_CONFIG_DIR")
     path = (
         Path(override)
         if override
@@ -56,6 +53,14 @@ def user_config_dir() -> Path:
     )
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def settings_file() -> Path | None:
+    """The app's settings file where `SKETCHPAD_CONFIG_DIR` overrides the config folder
+    (`settings.ini` there); None: the platform's own place for them (QSettings' default)."""
+    if not os.environ.get("SKETCHPAD_CONFIG_DIR"):
+        return None
+    return user_config_dir() / "settings.ini"
 
 
 def user_cache_dir() -> Path:

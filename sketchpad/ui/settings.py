@@ -7,12 +7,11 @@ never touch the user's settings."""
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from sketchpad.paths import CONFIG_DIR_VARIABLE, user_config_dir
+from sketchpad.paths import settings_file
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMainWindow
@@ -26,9 +25,10 @@ MAX_RECENT = 8
 def default_store() -> QSettings:
     """The user's settings: the platform's place for them, or `settings.ini` in the folder
     `SKETCHPAD_CONFIG_DIR` names."""
-    if os.environ.get(CONFIG_DIR_VARIABLE):
-        return QSettings(str(user_config_dir() / "settings.ini"), QSettings.Format.IniFormat)
-    return QSettings(ORGANISATION, APPLICATION)
+    path = settings_file()
+    if path is None:
+        return QSettings(ORGANISATION, APPLICATION)
+    return QSettings(str(path), QSettings.Format.IniFormat)
 
 
 class AppSettings:
