@@ -37,7 +37,7 @@ from sketchpad.devices import (
     resolve_device,
 )
 from sketchpad.errors import DeviceError
-from sketchpad.framing import Frame, crop_hints, fit, frame_ink, paste, paste_weights
+from sketchpad.framing import Frame, crop_hints, fit, frame_ink, paste, paste_each, paste_weights
 from sketchpad.sketch import tensor_to_rgb
 from sketchpad.verdicts import Branch
 
@@ -273,9 +273,7 @@ class Engine:
         start = time.perf_counter()
         timings: dict[str, float] = {}
         with torch.inference_mode():
-            framed = [
-                fit(r.sketch, r.hints) if r.frame else (None, r.sketch, r.hints) for r in requests
-            ]
+            framed = [_fitted(r) for r in requests]
             frames = [f[0] for f in framed]
             sketch = self._to_device(torch.stack([f[1] for f in framed]), precision)
             noise = None
@@ -284,12 +282,7 @@ class Engine:
             hints = self._hints([f[2] for f in framed], precision)
             fake = self._generator(sketch, noise, hints)  # (B, 3, R, R)
             if any(f is not None for f in frames):
-                fake = torch.cat(
-                    [
-                        x[None] if f is None else paste(x[None], f)
-                        for x, f in zip(fake, frames, strict=True)
-                    ]
-                )
+                fake = paste_each(fake, frames)
                 fake = self._to_device(fake, precision)
                 sketch = self._to_device(torch.stack([r.sketch for r in requests]), precision)
             images = [tensor_to_rgb(f) for f in fake]
@@ -315,11 +308,7 @@ class Engine:
         start = time.perf_counter()
         timings: dict[str, float] = {}
         with torch.inference_mode():
-            frame, framed_sketch, framed_hints = (
-                fit(request.sketch, request.hints)
-                if request.frame
-                else (None, request.sketch, request.hints)
-            )
+            frame, framed_sketch, framed_hints = _fitted(request)
             sketch = self._to_device(framed_sketch[None], precision)  # (1, 1, R, R)
             noise = self._noise(1, request.seed, precision)
             hints = self._hints([framed_hints], precision)
@@ -435,6 +424,14 @@ class Engine:
         shape = self.model.generator.noise_shape(batch)
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         return self._to_device(torch.randn(shape, generator=gen), precision)
+
+
+def _fitted(request: Request) -> tuple[Frame | None, torch.Tensor, torch.Tensor | None]:
+    """(frame, sketch, hints) as the model sees the request: fitted to the frame when it asks
+    for it (`sketchpad.framing.fit`), else as they are."""
+    if request.frame:
+        return fit(request.sketch, request.hints)
+    return None, request.sketch, request.hints
 
 
 def _weights_back(weights: torch.Tensor, frame: Frame | None) -> torch.Tensor:

@@ -21,7 +21,7 @@ from sketchpad.data.augment import pair_generator, perturb_pair
 from sketchpad.data.hints import hint_generator, hint_input, sample_hints
 from sketchpad.data.preview import sketch_with_hints
 from sketchpad.devices import Precision, flush_denormals
-from sketchpad.framing import fit, paste
+from sketchpad.framing import fit, paste_each
 from sketchpad.sketch import tensor_to_rgb
 
 
@@ -81,9 +81,7 @@ def generate_framed(
     x = torch.stack([f[1] for f in fitted])
     h = None if hints is None else torch.stack([f[2] for f in fitted])
     out = generate_batch(generator, x, precision, seed, h)
-    return torch.cat(
-        [o[None] if f is None else paste(o[None], f) for o, f in zip(out, frames, strict=True)]
-    )
+    return paste_each(out, frames)
 
 
 def prepare_item(

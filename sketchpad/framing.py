@@ -187,6 +187,14 @@ def fit(
     return frame, out.to(sketch.dtype), hints
 
 
+def paste_each(pictures: torch.Tensor, frames: list[Frame | None]) -> torch.Tensor:
+    """A batch of pictures (B, C, r, r), each painted in its own frame (None: as drawn), each
+    put back where its drawing is (`paste`)."""
+    return torch.cat(
+        [p[None] if f is None else paste(p[None], f) for p, f in zip(pictures, frames, strict=True)]
+    )
+
+
 def frame_ink(ink: torch.Tensor, frame: Frame, size: int | None = None) -> torch.Tensor:
     """The ink (B, 1, S, S) as the model should see it: cropped to the frame at `size` and its
     strokes thinned by `frame.thin`."""
